@@ -1,0 +1,35 @@
+// The network wrapped as a denoiser (the official Denoiser): the training loss on a batch, and the clean-image
+// prediction the sampler integrates.
+import * as tf from '@tensorflow/tfjs-core';
+import type { DiffusionConfig } from './config';
+import { noisy, toCleanImage, vLossPerImage } from './diffusion';
+import type { Activations, JiTNetwork } from './model';
+import type { TensorMap } from './params';
+import type { Denoiser } from './sampler';
+
+/** The network's clean-image estimate x_hat = net(z, t, y), converted from its prediction target. */
+export function predictCleanImage(net: JiTNetwork, p: TensorMap, z: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D,
+  d: Pick<DiffusionConfig, 'target' | 'tEps'>, acts?: Activations): tf.Tensor4D {
+  return toCleanImage(net.forward(p, z, t, y, acts), z, t, d.target, d.tEps);
+}
+
+/**
+ * The v-loss of a batch: z = t x + (1 - t) e; loss = mean_B mean_CHW (v - v_hat)^2.
+ * x, e [B, C, H, W]; t [B]; labels [B] (already label-dropped). Returns the scalar loss and per-image losses [B].
+ */
+export function trainingLoss(net: JiTNetwork, p: TensorMap, x: tf.Tensor4D, e: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D,
+  d: Pick<DiffusionConfig, 'target' | 'tEps'>): { loss: tf.Scalar; perImage: tf.Tensor1D } {
+  const z = noisy(x, e, t);
+  const xHat = predictCleanImage(net, p, z, t, labels, d);
+  const perImage = vLossPerImage(xHat, x, z, t, d.tEps);
+  return { loss: tf.mean(perImage) as tf.Scalar, perImage };
+}
+
+/** A TensorFlow.js denoiser over a fixed set of weights (online or an EMA copy). */
+export class TfDenoiser implements Denoiser {
+  constructor(private readonly net: JiTNetwork, private readonly params: TensorMap, private readonly d: Pick<DiffusionConfig, 'target' | 'tEps'>) {}
+
+  async predictX(z: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D): Promise<tf.Tensor4D> {
+    return tf.tidy(() => predictCleanImage(this.net, this.params, z, t, y, this.d));
+  }
+}
