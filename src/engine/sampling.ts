@@ -1,0 +1,89 @@
+// Sampling from a checkpoint file into a PNG grid (and the run's samples/index.jsonl when the checkpoint
+// belongs to a run): what `jit sample` and the extension's "JiT: Sample" do.
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadWeights } from '../io/checkpoint';
+import { writeImageGrid } from '../io/png';
+import { appendJsonLine, runPaths } from '../io/runs';
+import { DEFAULT_DIFFUSION } from '../jit/config';
+import { TfDenoiser } from '../jit/denoiser';
+import { JiTNetwork } from '../jit/model';
+import { paramsFromOfficial } from '../jit/params';
+import { Rng } from '../jit/random';
+import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
+import type { WeightsChoice } from '../train/trainer';
+
+export interface SampleRequest {
+  checkpoint: string;
+  n: number;
+  steps: number;
+  method: SamplingMethod;
+  cfgScale: number;
+  intervalMin: number;
+  intervalMax: number;
+  seed: number;
+  weights: WeightsChoice;
+  classes?: number[];
+  out?: string;
+}
+
+export interface SampleResult {
+  file: string;
+  n: number;
+  steps: number;
+  method: SamplingMethod;
+  cfgScale: number;
+  weights: WeightsChoice;
+  labels: number[];
+  seconds: number;
+  images: Float32Array;
+  imageSize: number;
+}
+
+export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (evals: number, total: number) => void,
+  observer?: StepObserver, signal?: AbortSignal): Promise<SampleResult> {
+  const started = performance.now();
+  const { model, weights, step, run } = loadWeights(req.checkpoint, req.weights);
+  const diffusion = run?.diffusion ?? { ...DEFAULT_DIFFUSION, noiseScale: model.inputSize >= 512 ? 2 : 1 };
+  const classes = req.classes?.length ? req.classes : Array.from({ length: model.numClasses }, (_, i) => i);
+  for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c <= model.numClasses)) throw new Error(`Class ${c} is out of range: this model has classes 0-${model.numClasses - 1} (and ${model.numClasses} = unconditional).`);
+  const labels = Int32Array.from({ length: req.n }, (_, i) => classes[i % classes.length]);
+  const params = paramsFromOfficial(model, weights);
+  const net = new JiTNetwork(model);
+  const S = model.inputSize;
+  const z0 = tf.tensor4d(initialNoise(new Rng(`sample:${req.seed}`), req.n * model.inChannels * S * S, diffusion.noiseScale), [req.n, model.inChannels, S, S]);
+  const evalsPerStep = req.method === 'heun' ? 2 : 1;
+  const total = (req.steps - 1) * evalsPerStep + 1;
+  let done = 0;
+  try {
+    const images = await sample(new TfDenoiser(net, params, diffusion), z0, labels, {
+      steps: req.steps, method: req.method, cfgScale: req.cfgScale, intervalMin: req.intervalMin, intervalMax: req.intervalMax,
+      tEps: diffusion.tEps, numClasses: model.numClasses,
+    }, async (rec) => {
+      done += rec.vNext ? 2 : 1;
+      onProgress?.(done, total);
+      await observer?.(rec);
+    }, signal);
+    const file = req.out ?? defaultOutput(req, step);
+    await writeImageGrid(file, images, req.n, S, { scale: S < 64 ? 2 : 1 });
+    const seconds = (performance.now() - started) / 1000;
+    const runDir = path.dirname(path.dirname(req.checkpoint));
+    if (!req.out && fs.existsSync(runPaths(runDir).runFile)) {
+      appendJsonLine(runPaths(runDir).samplesIndex, { step, file: path.basename(file), checkpoint: path.basename(req.checkpoint), seed: req.seed, n: req.n,
+        steps: req.steps, method: req.method, cfg: req.cfgScale, interval: [req.intervalMin, req.intervalMax], weights: req.weights, labels: [...labels], time: new Date().toISOString() });
+    }
+    return { file, n: req.n, steps: req.steps, method: req.method, cfgScale: req.cfgScale, weights: req.weights, labels: [...labels], seconds, images, imageSize: S };
+  } finally {
+    z0.dispose();
+    net.dispose();
+    tf.dispose([...params.values()]);
+  }
+}
+
+function defaultOutput(req: SampleRequest, step: number | undefined): string {
+  const runDir = path.dirname(path.dirname(req.checkpoint));
+  const dir = fs.existsSync(runPaths(runDir).runFile) ? runPaths(runDir).samples : path.dirname(req.checkpoint);
+  const tag = `${step !== undefined ? `step-${step}` : path.basename(req.checkpoint, '.safetensors')}-${req.method}${req.steps}-cfg${req.cfgScale}-${req.weights}-seed${req.seed}`;
+  return path.join(dir, `${tag}.png`);
+}

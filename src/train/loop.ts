@@ -1,0 +1,116 @@
+// A whole training run on disk: create or resume the run folder, train, log metrics.jsonl, write preview
+// sample grids and checkpoints, stop cleanly on request (with a resumable checkpoint) or on a diverged loss
+// (keeping the last good checkpoint). The CLI and the extension's engine process both drive this.
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DEFAULT_PRESET, getPreset } from '../jit/config';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { writeImageGrid } from '../io/png';
+import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
+import { loadDataset } from './data/load';
+import type { Dataset } from './data/dataset';
+import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
+import { StepMetrics, Trainer, TrainingDiverged } from './trainer';
+
+export type TrainEvent =
+  | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number }
+  | { type: 'step'; metrics: StepMetrics; totalSteps: number }
+  | { type: 'samples'; step: number; file: string }
+  | { type: 'checkpoint'; step: number; file: string }
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
+  | { type: 'finished'; step: number; reason: 'completed' | 'stopped' | 'diverged'; checkpoint?: string; message?: string };
+
+export interface TrainRequest {
+  /** New run: overrides of the preset defaults. */
+  overrides?: RunOverrides;
+  /** Folder under which a new run is created. */
+  runsRoot: string;
+  runName?: string;
+  /** Resume: a checkpoint of an existing run; training continues in that run's folder. */
+  resumeFrom?: string;
+  /** Resume: train until this step (default: the run's configured steps). */
+  untilStep?: number;
+  backend?: string;
+}
+
+export interface TrainControl {
+  signal?: AbortSignal;
+  /** Polled between steps: write a checkpoint now. */
+  takeCheckpointRequest?: () => boolean;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Promise<{ runDir: string; step: number; reason: string }> {
+  const emit = (e: TrainEvent) => ctl.onEvent?.(e);
+  let cfg: RunConfig;
+  let paths: RunPaths;
+  let trainer: Trainer;
+  let dataset: Dataset;
+  if (req.resumeFrom) {
+    const ck = loadCheckpoint(req.resumeFrom);
+    cfg = { ...ck.config, steps: req.untilStep ?? ck.config.steps };
+    paths = runPaths(path.dirname(path.dirname(path.resolve(req.resumeFrom))));
+    dataset = await loadDataset(cfg.data, cfg.model.inputSize, emit);
+    trainer = new Trainer(cfg, dataset, ck.state);
+  } else {
+    const o = req.overrides ?? {};
+    const data = o.data ?? { kind: 'builtin' as const };
+    dataset = await loadDataset(data, getPreset(o.preset ?? DEFAULT_PRESET).model.inputSize, emit);
+    cfg = resolveRunConfig({ ...o, data, numClasses: dataset.numClasses });
+    paths = createRunDir(req.runsRoot, req.runName ?? cfg.preset.replace('/', '-'));
+    writeJson(paths.runFile, {
+      name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), backend: req.backend ?? tf.getBackend(),
+      dataset: dataset.describe(), classNames: dataset.classNames, config: cfg,
+    });
+    trainer = new Trainer(cfg, dataset);
+  }
+  emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step });
+
+  const checkpoint = async () => {
+    const file = saveCheckpoint(paths.checkpoints, cfg, await trainer.exportState(), cfg.keepCheckpoints);
+    emit({ type: 'checkpoint', step: trainer.step, file });
+    return file;
+  };
+  const previews = async () => {
+    const p = cfg.preview;
+    const { images } = await trainer.sampleImages({ n: p.n, seed: cfg.seed, weights: p.weights,
+      sampler: { steps: p.steps, method: p.method, cfgScale: p.cfgScale, intervalMin: 0.1, intervalMax: 1.0 } });
+    const file = path.join(paths.samples, `step-${trainer.step}.png`);
+    await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
+    appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights, time: new Date().toISOString() });
+    emit({ type: 'samples', step: trainer.step, file });
+  };
+
+  let reason: 'completed' | 'stopped' | 'diverged' = 'completed';
+  let lastCheckpoint: string | undefined;
+  try {
+    while (trainer.step < cfg.steps) {
+      if (ctl.signal?.aborted) {
+        reason = 'stopped';
+        break;
+      }
+      let m: StepMetrics;
+      try {
+        m = await trainer.trainStep();
+      } catch (e) {
+        if (e instanceof TrainingDiverged) {
+          emit({ type: 'finished', step: trainer.step, reason: 'diverged', message: e.message });
+          return { runDir: paths.dir, step: trainer.step, reason: 'diverged' };
+        }
+        throw e;
+      }
+      appendJsonLine(paths.metrics, m);
+      emit({ type: 'step', metrics: m, totalSteps: cfg.steps });
+      if (m.step % cfg.sampleEvery === 0) await previews();
+      if (m.step % cfg.checkpointEvery === 0 || ctl.takeCheckpointRequest?.()) lastCheckpoint = await checkpoint();
+    }
+    // Always leave a resumable checkpoint and a final grid at the step where training ended.
+    if (!lastCheckpoint || !lastCheckpoint.endsWith(`step-${trainer.step}.safetensors`)) lastCheckpoint = await checkpoint();
+    if (!fs.existsSync(path.join(paths.samples, `step-${trainer.step}.png`)) && reason === 'completed') await previews();
+    emit({ type: 'finished', step: trainer.step, reason, checkpoint: lastCheckpoint });
+    return { runDir: paths.dir, step: trainer.step, reason };
+  } finally {
+    trainer.dispose();
+  }
+}
