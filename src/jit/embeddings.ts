@@ -68,12 +68,18 @@ export function rotateHalfMatrix(d: number): Float32Array {
   return r;
 }
 
+/** Frequencies of the sinusoidal timestep features: exp(-ln(10000) * i / half), i < half (max period 10000). */
+export function timestepFrequencies(half: number): Float32Array {
+  const freqs = new Float32Array(half);
+  for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / half);
+  return freqs;
+}
+
 /** Sinusoidal timestep features [B, dim]: [cos | sin], max period 10000 (DiT/SiT's timestep_embedding). */
 export function timestepFeatures(t: tf.Tensor1D, dim = 256): tf.Tensor2D {
   return tf.tidy(() => {
     const half = dim / 2;
-    const freqs = new Float32Array(half);
-    for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / half);
+    const freqs = timestepFrequencies(half);
     const args = tf.mul(tf.reshape(t, [-1, 1]), tf.tensor2d(freqs, [1, half])); // [B, half]
     return tf.concat([tf.cos(args), tf.sin(args)], 1) as tf.Tensor2D;
   });

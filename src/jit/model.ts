@@ -7,7 +7,8 @@ import { ropeTables, rotateHalfMatrix, timestepFeatures } from './embeddings';
 import { bmm, linear, silu, swapLast } from './ops';
 import type { TensorMap } from './params';
 
-const NORM_EPS = 1e-6;
+/** RMSNorm epsilon of every norm in the network (official: 1e-6). */
+export const NORM_EPS = 1e-6;
 
 /** Intermediate outputs, named as in the golden vectors (`t_emb`, `bottleneck`, `patch_embed`, `blockN`). */
 export type Activations = Map<string, tf.Tensor>;
