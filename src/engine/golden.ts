@@ -73,7 +73,13 @@ function relL2(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 /** Makes the denoiser that the sampling cases drive (the TF.js network by default; other engines plug in here). */
 export type DenoiserFactory = (spec: GoldenSpec) => Promise<{ denoiser: Denoiser; dispose(): void }>;
 
-export async function verifyGolden(file: string, opts: { denoiserFactory?: DenoiserFactory; modelCases?: boolean } = {}): Promise<GoldenResult[]> {
+/**
+ * Computes case.forward with another engine: the network output as `x_pred` plus any activations by name
+ * (`t_emb`, `block0`, ...); activations it does not return fail their case.
+ */
+export type ForwardCase = (spec: GoldenSpec) => Promise<Map<string, Float32Array>>;
+
+export async function verifyGolden(file: string, opts: { denoiserFactory?: DenoiserFactory; modelCases?: boolean; forwardCase?: ForwardCase } = {}): Promise<GoldenResult[]> {
   const spec = loadGolden(file);
   const { config: cfg, tensors } = spec;
   const get = (n: string) => {
@@ -121,6 +127,16 @@ export async function verifyGolden(file: string, opts: { denoiserFactory?: Denoi
           push(`grad.${s.name}`, 'relative L2', g ? relL2(toOfficial(s, (await g.data()) as Float32Array), get(refName).data) : Infinity, GOLDEN_TOLERANCE.grad);
         }
         tf.dispose([value, ...Object.values(grads), ...vars.values()]);
+      }
+    }
+
+    if (opts.forwardCase && tensors.has('case.forward.z')) {
+      const outs = await opts.forwardCase(spec);
+      const x = outs.get('x_pred');
+      push('forward.x_pred', 'max |d|/(1+|ref|)', x ? maxScaledDiff(x, get('case.forward.x_pred').data, true) : Infinity, GOLDEN_TOLERANCE.forward);
+      for (const name of [...tensors.keys()].filter((n) => n.startsWith('case.forward.act.'))) {
+        const a = outs.get(name.slice('case.forward.act.'.length));
+        push(name.slice('case.'.length), 'max |d|/(1+|ref|)', a ? maxScaledDiff(a, get(name).data, true) : Infinity, GOLDEN_TOLERANCE.forward);
       }
     }
 
