@@ -2,6 +2,7 @@
 // optional "__metadata__" (string -> string), then the tensor bytes. The reader enforces the format's rules so a
 // corrupt or hostile file gives one clear sentence, never a crash or a huge allocation.
 import * as fs from 'fs';
+import * as path from 'path';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -33,6 +34,14 @@ export class SafetensorsError extends Error {
   }
 }
 
+/** Longest piece of a (possibly hostile) name quoted in an error message. */
+const MAX_QUOTED = 80;
+
+/** Quotes a name for a one-line message: JSON escapes control characters, long names are cut. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name.length > MAX_QUOTED ? `${name.slice(0, MAX_QUOTED)}...` : name);
+}
+
 function fail(msg: string): never {
   throw new SafetensorsError(`Not a valid safetensors file: ${msg}.`);
 }
@@ -45,26 +54,25 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): Safetens
   } catch {
     fail('the header is not valid UTF-8');
   }
-  if (!text.trimStart().startsWith('{')) fail('the header is not a JSON object');
-  const seen = new Set<string>();
+  // The format requires the header to start with '{' (it may be padded with trailing spaces).
+  if (!text.startsWith('{')) fail('the header does not start with a JSON object');
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    fail(`the header is not valid JSON (${(e as Error).message})`);
+    fail(`the header is not valid JSON (${(e as Error).message.split('\n')[0].slice(0, 120)})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('the header is not a JSON object');
-  checkNoDuplicateTopKeys(text);
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) fail(`the key ${quoteName(duplicate)} appears twice in the header`);
   const dataStart = 8 + headerBytes.length;
   const dataSize = fileSize - dataStart;
   let metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
   for (const [name, value] of Object.entries(raw)) {
-    if (seen.has(name)) fail(`tensor "${name}" appears twice`);
-    seen.add(name);
     if (name === '__metadata__') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('__metadata__ is not an object');
-      for (const [k, v] of Object.entries(value as object)) if (typeof v !== 'string') fail(`metadata "${k}" is not a string`);
+      for (const [k, v] of Object.entries(value as object)) if (typeof v !== 'string') fail(`metadata ${quoteName(k)} is not a string`);
       metadata = value as Record<string, string>;
       continue;
     }
@@ -74,7 +82,7 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): Safetens
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   for (const t of sorted) {
-    if (t.begin !== pos) fail(t.begin < pos ? `tensor "${t.name}" overlaps another tensor` : `there is a gap before tensor "${t.name}"`);
+    if (t.begin !== pos) fail(t.begin < pos ? `tensor ${quoteName(t.name)} overlaps another tensor` : `there is a gap of ${t.begin - pos} bytes before tensor ${quoteName(t.name)}`);
     pos = t.end;
   }
   if (pos > dataSize) fail(`the tensors need ${pos} bytes but the file has ${Math.max(0, dataSize)} after the header (truncated?)`);
@@ -83,55 +91,83 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): Safetens
 }
 
 function parseTensorInfo(name: string, value: unknown): TensorInfo {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`entry "${name}" is not an object`);
+  const q = quoteName(name);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`entry ${q} is not an object`);
   const v = value as Record<string, unknown>;
   const dtype = v.dtype;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(`tensor "${name}" has unsupported dtype ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(DTYPE_BYTES, dtype)) {
+    fail(`tensor ${q} has dtype ${quoteName(String(dtype))}, which is not one of ${Object.keys(DTYPE_BYTES).join(', ')}`);
+  }
   const shape = v.shape;
-  if (!Array.isArray(shape) || shape.length > 8) fail(`tensor "${name}" has an invalid shape`);
+  if (!Array.isArray(shape)) fail(`tensor ${q} has no shape list`);
   let count = 1;
   for (const s of shape) {
-    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) fail(`tensor "${name}" has an invalid dimension ${JSON.stringify(s)}`);
+    if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 0) fail(`tensor ${q} has an invalid dimension ${quoteName(String(s))}`);
     count *= s;
-    if (!Number.isSafeInteger(count)) fail(`tensor "${name}" is too large`);
+    if (!Number.isSafeInteger(count)) fail(`tensor ${q} has more elements than a safe integer can count`);
   }
   const offs = v.data_offsets;
-  if (!Array.isArray(offs) || offs.length !== 2) fail(`tensor "${name}" has invalid data_offsets`);
+  if (!Array.isArray(offs) || offs.length !== 2) fail(`tensor ${q} does not have exactly two data_offsets`);
   const [begin, end] = offs as unknown[];
-  for (const o of [begin, end]) if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) fail(`tensor "${name}" has an invalid offset ${JSON.stringify(o)}`);
-  if ((end as number) < (begin as number)) fail(`tensor "${name}" ends before it begins`);
+  for (const o of [begin, end]) if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) fail(`tensor ${q} has an invalid offset ${quoteName(String(o))}`);
+  const b = begin as number;
+  const e = end as number;
+  if (e < b) fail(`tensor ${q} ends before it begins`);
   const bytes = count * DTYPE_BYTES[dtype as DType];
-  if ((end as number) - (begin as number) !== bytes) fail(`tensor "${name}" has ${(end as number) - (begin as number)} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${bytes}`);
-  return { name, dtype: dtype as DType, shape: shape as number[], begin: begin as number, end: end as number };
+  if (!Number.isSafeInteger(bytes)) fail(`tensor ${q} is too large`);
+  if (e - b !== bytes) fail(`tensor ${q} has ${e - b} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${bytes}`);
+  return { name, dtype: dtype as DType, shape: shape as number[], begin: b, end: e };
 }
 
-/** JSON.parse keeps the last of duplicate keys silently; the format forbids duplicates, so scan for them. */
-function checkNoDuplicateTopKeys(text: string): void {
-  // A small scanner over the top-level object: tracks depth and string literals.
-  const keys = new Set<string>();
-  let depth = 0;
-  let i = 0;
-  let expectKey = false;
-  while (i < text.length) {
+/**
+ * JSON.parse keeps the last of duplicate keys silently; the format forbids duplicates, so scan every object of the
+ * (already parsed, hence well-formed) header text for a key that repeats.
+ */
+function findDuplicateKey(text: string): string | undefined {
+  const frames: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (ch === '"') {
       let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      if (depth === 1 && expectKey) {
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = frames[frames.length - 1];
+      if (top?.keys && top.expectKey) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (keys.has(key)) fail(`key "${key}" appears twice`);
-        keys.add(key);
-        expectKey = false;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
       }
-      i = j + 1;
-      continue;
+      i = j;
+    } else if (ch === '{') frames.push({ keys: new Set(), expectKey: true });
+    else if (ch === '[') frames.push({ keys: null, expectKey: false });
+    else if (ch === '}' || ch === ']') frames.pop();
+    else if (ch === ',') {
+      const top = frames[frames.length - 1];
+      if (top?.keys) top.expectKey = true;
     }
-    if (ch === '{' || ch === '[') {
-      depth++;
-      if (depth === 1) expectKey = true;
-    } else if (ch === '}' || ch === ']') depth--;
-    else if (ch === ',' && depth === 1) expectKey = true;
-    i++;
+  }
+  return undefined;
+}
+
+/** Reads exactly `length` bytes at `position` (readSync may return fewer). */
+function readFully(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let off = 0;
+  while (off < length) {
+    const n = fs.readSync(fd, buf, off, length - off, position + off);
+    if (n === 0) throw new SafetensorsError(`Not a valid safetensors file: it ended after ${position + off} bytes while ${position + length} were expected (was it truncated while being read?).`);
+    off += n;
+  }
+  return buf;
+}
+
+/** Runs a read of `file`, naming the file in a format error. */
+function naming<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new SafetensorsError(`${path.basename(file)}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -139,28 +175,26 @@ function checkNoDuplicateTopKeys(text: string): void {
 export function readHeader(file: string): SafetensorsHeader {
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size < 8) fail(`the file has ${size} bytes, fewer than the 8-byte header length`);
-    const lenBuf = Buffer.alloc(8);
-    fs.readSync(fd, lenBuf, 0, 8, 0);
-    const len = lenBuf.readBigUInt64LE(0);
-    if (len > BigInt(MAX_HEADER_BYTES)) fail(`the header length ${len} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-    if (Number(len) > size - 8) fail(`the header length ${len} runs past the end of the ${size}-byte file`);
-    const header = Buffer.alloc(Number(len));
-    fs.readSync(fd, header, 0, header.length, 8);
-    return parseHeader(header, size);
+    return naming(file, () => readHeaderFd(fd));
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function readHeaderFd(fd: number): SafetensorsHeader {
+  const size = fs.fstatSync(fd).size;
+  if (size < 8) fail(`the file has ${size} bytes, fewer than the 8-byte header length`);
+  const len = readFully(fd, 8, 0).readBigUInt64LE(0);
+  if (len > BigInt(MAX_HEADER_BYTES)) fail(`the header length ${len} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (Number(len) > size - 8) fail(`the header length ${len} runs past the end of the ${size}-byte file`);
+  return parseHeader(readFully(fd, Number(len), 8), size);
 }
 
 /** Reads one tensor's raw bytes by byte range (lazy access for large files). */
 export function readTensorBytes(file: string, header: SafetensorsHeader, info: TensorInfo): Buffer {
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(info.end - info.begin);
-    fs.readSync(fd, buf, 0, buf.length, header.dataStart + info.begin);
-    return buf;
+    return naming(file, () => readFully(fd, info.end - info.begin, header.dataStart + info.begin));
   } finally {
     fs.closeSync(fd);
   }
@@ -226,8 +260,16 @@ export interface LoadedTensor {
 
 /** Reads a whole file: every tensor converted to float32. */
 export function readSafetensors(file: string): { metadata: Record<string, string>; tensors: Map<string, LoadedTensor> } {
-  const header = readHeader(file);
-  const bytes = fs.readFileSync(file);
+  const fd = fs.openSync(file, 'r');
+  let header: SafetensorsHeader;
+  let bytes: Buffer;
+  try {
+    // Header and data from the same open file, so a file replaced in between cannot mismatch them.
+    header = naming(file, () => readHeaderFd(fd));
+    bytes = naming(file, () => readFully(fd, fs.fstatSync(fd).size, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
   const tensors = new Map<string, LoadedTensor>();
   for (const t of header.tensors) {
     const raw = bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end);
@@ -248,6 +290,7 @@ export function encodeSafetensors(tensors: TensorToWrite[], metadata: Record<str
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
+    if (Object.prototype.hasOwnProperty.call(header, t.name)) throw new Error(`tensor ${t.name} is listed twice`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new Error(`tensor ${t.name}: shape [${t.shape}] has ${n} elements but data has ${t.data.length}`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + n * 4] };
