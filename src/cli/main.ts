@@ -3,11 +3,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
-import { initBackend, BackendChoice } from '../engine/backend';
+import { initBackend, BackendChoice, backendInfo } from '../engine/backend';
 import { GoldenResult, verifyGolden } from '../engine/golden';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
-import { sampleFromCheckpoint } from '../engine/sampling';
+import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint } from '../engine/sampling';
+import { onnxGoldenHooks } from '../onnx/golden';
+import { onnxRuntimeStatus } from '../onnx/runtime';
+import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
 import { RunOverrides } from '../train/runConfig';
 
@@ -97,24 +100,39 @@ async function train(o: Record<string, unknown>): Promise<void> {
 
 async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<void> {
   const b = await initBackend(o.backend);
+  const onnx = onnxRuntimeStatus();
   if (o.json) {
-    console.log(JSON.stringify({ ...b, presets: presetNames() }, null, 2));
+    console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, presets: presetNames() }, null, 2));
     return;
   }
   console.log(`backend:  ${b.backend} — ${b.package}`);
   console.log(`devices:  ${b.devices.join(', ')}`);
   console.log(`tfjs:     ${b.tfjsVersion}; node ${process.version}`);
   for (const n of b.notes) console.log(`note:     ${n}`);
+  if (onnx.loads) {
+    console.log(`onnx:     ONNX Runtime ${onnx.version} loads; sampling uses it by default`);
+    for (const p of onnx.providers) console.log(`          execution provider ${p.name}: ${p.note}`);
+    const probe = await probeSession();
+    console.log(`          in use: ${probe.provider}${probe.provider === 'cpu' ? `, ${probe.threads} threads` : ''} (asked for ${resolveProviders().join(', ')})`);
+    for (const n of probe.notes) console.log(`note:     ${n}`);
+  } else console.log(`onnx:     ${onnx.message}; sampling uses TensorFlow.js`);
   console.log('presets:');
   for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(10)} ${(countParams({ ...p.model, numClasses: 1000, freezePatchEmbed: false }) / 1e6).toFixed(1).padStart(6)} M (1000 classes)  ${p.description}`);
 }
 
-async function golden(file: string, o: { json?: boolean; backend?: BackendChoice }): Promise<void> {
+/** The execution providers and threads ONNX Runtime sessions are asked for (JIT_ONNX_PROVIDERS, JIT_ONNX_THREADS). */
+function onnxSettings(threads?: number): string {
+  return `execution providers ${resolveProviders().join(', ')}, ${resolveThreads({ threads })} threads`;
+}
+
+async function golden(file: string, o: { json?: boolean; backend?: BackendChoice; engine?: 'tfjs' | 'onnx' }): Promise<void> {
   await initBackend(o.backend);
-  const results: GoldenResult[] = await verifyGolden(path.resolve(file));
+  // The ONNX engine is for inference: its forward output, activations and trajectories are checked, not the training cases.
+  const results: GoldenResult[] = await verifyGolden(path.resolve(file), o.engine === 'onnx' ? { ...onnxGoldenHooks(), modelCases: false } : {});
   const pass = results.every((r) => r.pass);
-  if (o.json) console.log(JSON.stringify({ pass, results }, null, 2));
+  if (o.json) console.log(JSON.stringify({ pass, engine: o.engine ?? 'tfjs', results }, null, 2));
   else {
+    console.log(o.engine === 'onnx' ? `engine: ONNX Runtime, ${onnxSettings()}` : `engine: TensorFlow.js, ${backendInfo()?.backend} backend`);
     for (const r of results) console.log(`${r.pass ? 'ok  ' : 'FAIL'} ${r.case.padEnd(58)} ${r.metric.padEnd(18)} ${r.error.toExponential(2)} (tolerance ${r.tolerance.toExponential(0)})`);
     console.log(`${results.filter((r) => r.pass).length} of ${results.length} cases within tolerance`);
   }
@@ -128,10 +146,13 @@ async function sampleCmd(o: Record<string, unknown>): Promise<void> {
     checkpoint: path.resolve(String(o.checkpoint)), n: o.n as number, steps: o.steps as number, method: o.method as 'heun' | 'euler',
     cfgScale: o.cfg as number, intervalMin, intervalMax, seed: o.seed as number, weights: o.ema === 'none' ? 'online' : (o.ema as 'ema1' | 'ema2'),
     classes: o.classes ? String(o.classes).split(',').map(Number) : undefined, out: o.out ? path.resolve(String(o.out)) : undefined,
+    engine: o.engine as SamplingEngine, onnx: { threads: o.onnxThreads as number | undefined },
   }, (done, total) => {
     if (process.stderr.isTTY) process.stderr.write(`\rsampling: ${done}/${total} network evaluations`);
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
+  for (const n of r.engine.notes) console.error(`note: ${n}`);
+  console.log(`engine: ${r.engine.description}`);
   console.log(`wrote ${r.file} (${r.n} images, ${r.steps} ${r.method} steps, cfg ${r.cfgScale}, ${r.weights} weights, ${r.seconds.toFixed(1)} s)`);
 }
 
@@ -167,11 +188,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--ema <copy>', 'weights: EMA copy or none (online)').choices(['ema1', 'ema2', 'none']).default('ema1'))
     .option('--classes <list>', 'comma-separated class labels (default: cycle through all)')
     .option('--out <file>', 'output PNG (default: the run\'s samples/ folder)')
+    .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...SAMPLING_ENGINES]).default('auto').env('JIT_ENGINE'))
+    .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
     .addOption(backendOption())
     .action(sampleCmd);
   program.command('info').description('show the TensorFlow.js backend, devices and presets').option('--json', 'JSON output').addOption(backendOption()).action(info);
   program.command('verify-golden').description('check this implementation against official JiT vectors (file + .json beside it)')
-    .argument('<vectors.safetensors>').option('--json', 'JSON output').addOption(backendOption()).action(golden);
+    .argument('<vectors.safetensors>').option('--json', 'JSON output')
+    .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
+    .addOption(backendOption()).action(golden);
   return program;
 }
 
