@@ -54,9 +54,9 @@ export function onnxRuntimeStatus(loader: OrtLoader = defaultOrtLoader): OnnxRun
   if (!load.ok) return { loads: false, providers: [], message: load.message };
   const listed = (load.ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
   const providers = listed.map((b): ProviderStatus => {
-    if (b.bundled) return { name: b.name, installed: true, note: b.name === 'webgpu' ? 'bundled (experimental; needs a WebGPU adapter)' : 'bundled' };
+    if (b.bundled) return { name: b.name, installed: true, note: b.name === 'webgpu' ? 'bundled, experimental, needs a WebGPU adapter' : 'bundled' };
     const installed = providerLibraryPresent(b.name);
-    return { name: b.name, installed, note: installed ? 'installed' : 'not installed (see docs/onnx.md to add the CUDA binaries)' };
+    return { name: b.name, installed, note: installed ? 'installed' : 'not installed; docs/onnx.md says how to add the CUDA binaries' };
   });
   return { loads: true, version: load.version, providers };
 }

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type * as Ort from 'onnxruntime-node';
 import { JiTConfig } from '../jit/config';
-import type { OfficialTensor } from '../jit/params';
+import { OfficialTensor, paramSpecs } from '../jit/params';
 import { ExternalWeights, encodeModel } from './builder';
 import { GRAPH_IO, buildJiTModel } from './graph';
 import { KNOWN_PROVIDERS, OrtLoader, OrtModule, firstLine, loadOnnxRuntime } from './runtime';
@@ -136,6 +136,19 @@ export async function createJiTSession(cfg: JiTConfig, weights: Map<string, Offi
   }
   cleanup();
   throw new Error(`No ONNX Runtime execution provider of ${wanted.join(', ')} could run the model: ${notes.join('; ')}.`);
+}
+
+/**
+ * Which execution provider sessions get under these settings, found by opening one on a tiny JiT network
+ * (providers that fail to start are skipped, as for a real model).
+ */
+export async function probeSession(opts: OnnxOptions = {}): Promise<{ provider: string; threads: number; notes: string[] }> {
+  const tiny: JiTConfig = { inputSize: 8, patchSize: 4, inChannels: 3, hiddenSize: 8, depth: 1, numHeads: 1, mlpRatio: 4, bottleneckDim: 4, numClasses: 1, inContextLen: 0, inContextStart: 0, freezePatchEmbed: false };
+  const weights = new Map<string, OfficialTensor>();
+  for (const spec of paramSpecs(tiny)) weights.set(spec.name, { shape: spec.shape, data: new Float32Array(spec.shape.reduce((a, b) => a * b, 1)) });
+  const net = await createJiTSession(tiny, weights, '', opts);
+  await net.dispose();
+  return { provider: net.provider, threads: net.threads, notes: net.notes };
 }
 
 /** The model as bytes, or, for weights beyond the protobuf limit, as a file with its weights in a second file. */
