@@ -5,6 +5,8 @@ import { SingleBar } from 'cli-progress';
 import * as path from 'path';
 import { initBackend, BackendChoice, backendInfo } from '../engine/backend';
 import { GoldenResult, verifyGolden } from '../engine/golden';
+import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
+import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
 import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint } from '../engine/sampling';
@@ -44,6 +46,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
     preset: o.preset as string, data, steps: o.steps as number, batch: o.batch as number, lr: o.lr as number | undefined,
     blr: o.blr as number | undefined, seed: o.seed as number, sampleEvery: o.sampleEvery as number, checkpointEvery: o.checkpointEvery as number,
     target: o.target as RunOverrides['target'], freezePatchEmbed: Boolean(o.freezePatchEmbed), schedule: o.schedule as RunOverrides['schedule'],
+    preview: { steps: o.previewSteps as number, ...(o.previewN ? { n: o.previewN as number } : {}) },
   };
   const controller = new AbortController();
   let interrupted = false;
@@ -156,6 +159,17 @@ async function sampleCmd(o: Record<string, unknown>): Promise<void> {
   console.log(`wrote ${r.file} (${r.n} images, ${r.steps} ${r.method} steps, cfg ${r.cfgScale}, ${r.weights} weights, ${r.seconds.toFixed(1)} s)`);
 }
 
+async function bench(o: { smoke?: boolean; out?: string; backend?: BackendChoice }): Promise<void> {
+  await initBackend(o.backend);
+  const result = await runBench({ ...(o.smoke ? SMOKE_BENCH : FULL_BENCH), onProgress: (m) => process.stderr.write(`bench: ${m}\n`) });
+  const json = JSON.stringify(result, null, 2);
+  const out = path.resolve(o.out ?? (o.smoke ? 'bench-results/bench-smoke.json' : `bench-results/bench-${result.backend}.json`));
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, json + '\n');
+  console.log(json);
+  process.stderr.write(`bench: wrote ${out}\n`);
+}
+
 export function buildProgram(): Command {
   const program = new Command('jit').description('Train and sample JiT pixel-space diffusion transformers').showHelpAfterError();
   program.command('train').description('train a JiT model (built-in shapes or an image folder) into a run folder')
@@ -171,6 +185,8 @@ export function buildProgram(): Command {
     .option('--name <name>', 'run name suffix')
     .option('--sample-every <n>', 'write a sample grid every n steps', int('sample-every'), 250)
     .option('--checkpoint-every <n>', 'write a checkpoint every n steps', int('checkpoint-every'), 500)
+    .option('--preview-steps <n>', 'Heun steps of the preview sample grids', int('preview-steps'), 20)
+    .option('--preview-n <n>', 'images in each preview grid', int('preview-n'))
     .addOption(new Option('--target <kind>', 'prediction target (all trained with the v-loss)').choices(['x', 'eps', 'v']).default('x'))
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
@@ -193,6 +209,10 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .action(sampleCmd);
   program.command('info').description('show the TensorFlow.js backend, devices and presets').option('--json', 'JSON output').addOption(backendOption()).action(info);
+  program.command('bench').description('training and sampling speed of JiT-Ti/16 (batch 32) and JiT-Ti/4 (batch 16) as JSON')
+    .option('--smoke', 'a seconds-long run that only exercises every field')
+    .option('--out <file>', 'where to write the JSON (default bench-results/bench-<backend>.json)')
+    .addOption(backendOption()).action(bench);
   program.command('verify-golden').description('check this implementation against official JiT vectors (file + .json beside it)')
     .argument('<vectors.safetensors>').option('--json', 'JSON output')
     .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))

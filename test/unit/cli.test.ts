@@ -1,0 +1,78 @@
+// The `jit` command as a user runs it: the built bundle in a real child process.
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { encodeSafetensors, readSafetensors } from '../../src/io/safetensors';
+import { GOLDEN, tempDir } from './helpers';
+
+const ROOT = path.join(__dirname, '..', '..');
+const JIT = path.join(ROOT, 'bin', 'jit.js');
+
+function jit(args: string[], cwd = ROOT) {
+  const r = spawnSync(process.execPath, [JIT, ...args], { cwd, encoding: 'utf8', env: { ...process.env, JIT_BACKEND: 'wasm' }, timeout: 600_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('jit CLI', function () {
+  before(function () {
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does).');
+  });
+
+  it('verify-golden passes on the official vectors and prints each case', () => {
+    const r = jit(['verify-golden', GOLDEN]);
+    assert.strictEqual(r.code, 0, r.out + r.err);
+    assert.match(r.out, /82 of 82 cases within tolerance/);
+    assert.match(r.out, /ok +sample\.heun\.trajectory/);
+  });
+
+  it('verify-golden exits non-zero when a reference value is off', () => {
+    const dir = tempDir();
+    const { metadata, tensors } = readSafetensors(GOLDEN);
+    const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: Float32Array.from(t.data) }));
+    list.find((t) => t.name === 'case.loss.loss')!.data[0] *= 1.01; // a 1% wrong loss
+    // labels are stored as I32 in the original; float32 holds these small integers exactly
+    fs.writeFileSync(path.join(dir, 'off.safetensors'), encodeSafetensors(list, metadata));
+    fs.copyFileSync(GOLDEN.replace(/\.safetensors$/, '.json'), path.join(dir, 'off.json'));
+    const r = jit(['verify-golden', path.join(dir, 'off.safetensors')]);
+    assert.strictEqual(r.code, 1, r.out + r.err);
+    assert.match(r.out, /FAIL loss/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trains, writes a run folder with metrics, a sample grid and a checkpoint, then samples from it', () => {
+    const dir = tempDir();
+    const r = jit(['train', '--preset', 'JiT-Ti/4', '--steps', '4', '--batch', '2', '--sample-every', '2', '--checkpoint-every', '2', '--preview-steps', '3', '--preview-n', '4', '--out', 'runs'], dir);
+    assert.strictEqual(r.code, 0, r.out + r.err);
+    const [run] = fs.readdirSync(path.join(dir, 'runs'));
+    const runDir = path.join(dir, 'runs', run);
+    const metrics = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepStrictEqual(metrics.map((m) => m.step), [1, 2, 3, 4]);
+    for (const k of ['loss', 'lr', 'gradNorm', 'imagesPerSec', 'lossByT']) assert.ok(k in metrics[0], k);
+    assert.deepStrictEqual(fs.readdirSync(path.join(runDir, 'samples')).sort(), ['index.jsonl', 'step-2.png', 'step-4.png']);
+    assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'step-4.safetensors')));
+    const s = jit(['sample', '--checkpoint', path.join(runDir, 'checkpoints', 'step-4.safetensors'), '--n', '2', '--steps', '3', '--out', path.join(dir, 'grid.png')]);
+    assert.strictEqual(s.code, 0, s.out + s.err);
+    assert.ok(fs.statSync(path.join(dir, 'grid.png')).size > 100);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('explains a missing image folder in one sentence', () => {
+    const r = jit(['train', '--data', path.join(tempDir(), 'nope'), '--steps', '1']);
+    assert.notStrictEqual(r.code, 0);
+    assert.strictEqual(r.err.trim().split('\n').length, 1, r.err);
+  });
+
+  it('bench --smoke prints every field of the benchmark JSON', () => {
+    const dir = tempDir();
+    const r = jit(['bench', '--smoke', '--out', path.join(dir, 'bench.json')]);
+    assert.strictEqual(r.code, 0, r.err);
+    const j = JSON.parse(fs.readFileSync(path.join(dir, 'bench.json'), 'utf8'));
+    for (const k of ['backend', 'devices', 'matmulGflops', 'presets']) assert.ok(k in j, k);
+    for (const k of ['preset', 'batch', 'trainImagesPerSec', 'trainFlopsPerImage', 'trainEfficiency', 'sampleEvalsPerSec', 'heun50Batch16Seconds', 'peakRssMb', 'tensorsLeaked']) {
+      assert.ok(k in j.presets[0], k);
+    }
+    assert.strictEqual(j.presets[0].tensorsLeaked, 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
