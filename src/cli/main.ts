@@ -15,6 +15,7 @@ import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
 import { RunOverrides } from '../train/runConfig';
+import { addCheckpointCommands } from './checkpoints';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -217,6 +218,7 @@ export function buildProgram(): Command {
     .argument('<vectors.safetensors>').option('--json', 'JSON output')
     .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
     .addOption(backendOption()).action(golden);
+  addCheckpointCommands(program);
   return program;
 }
 

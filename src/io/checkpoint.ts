@@ -4,11 +4,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { JiTConfig } from '../jit/config';
-import { OfficialTensor, paramSpecs } from '../jit/params';
+import { OfficialTensor, checkOfficialTensors, paramSpecs } from '../jit/params';
 import type { RunConfig } from '../train/runConfig';
 import type { TrainerState, WeightsChoice } from '../train/trainer';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic';
-import { listCheckpoints } from './runs';
+import { RUN_FILE, listCheckpoints, writeJson } from './runs';
 import { TensorToWrite, encodeSafetensors, readSafetensors } from './safetensors';
 
 export const CHECKPOINT_FORMAT = 'jit-explorer-checkpoint/1';
@@ -49,21 +49,72 @@ export function encodeCheckpoint(cfg: RunConfig, s: TrainerState): Buffer {
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes step-<n>.safetensors atomically, then prunes older checkpoints beyond `keep` (never pinned ones). */
+/**
+ * Writes step-<n>.safetensors atomically, then prunes older checkpoints beyond `keep`; pinned ones (pins.json, plus
+ * `pinned`) are never pruned. Temporary files left by an interrupted earlier write are removed first.
+ */
 export function saveCheckpoint(checkpointsDir: string, cfg: RunConfig, s: TrainerState, keep: number, pinned: Set<string> = new Set()): string {
   removeStaleTemporaries(checkpointsDir);
   const file = checkpointFile(checkpointsDir, s.step);
   writeFileAtomic(file, encodeCheckpoint(cfg, s));
-  pruneCheckpoints(path.dirname(checkpointsDir), keep, pinned);
+  // Pruning happens only now that the new checkpoint is committed under its name.
+  let pins: Set<string>;
+  try {
+    pins = readPins(checkpointsDir);
+  } catch {
+    return file; // unreadable pins: keep every checkpoint rather than risk deleting a pinned one
+  }
+  pruneCheckpoints(path.dirname(checkpointsDir), keep, new Set([...pins, ...pinned]));
   return file;
 }
 
-/** Keeps the newest `keep` checkpoints plus the pinned ones. Runs only after a new checkpoint is committed. */
+/** Keeps the newest `keep` checkpoints plus the pinned ones (file names). */
 export function pruneCheckpoints(runDir: string, keep: number, pinned: Set<string>): string[] {
   const all = listCheckpoints(runDir);
   const removable = all.slice(0, Math.max(0, all.length - keep)).filter((c) => !pinned.has(path.basename(c.file)));
   for (const c of removable) fs.rmSync(c.file, { force: true });
   return removable.map((c) => c.file);
+}
+
+/** Pinned checkpoints are listed by file name in checkpoints/pins.json: {"pinned": ["step-500.safetensors"]}. */
+export const PINS_FILE = 'pins.json';
+
+export function readPins(checkpointsDir: string): Set<string> {
+  const file = path.join(checkpointsDir, PINS_FILE);
+  if (!fs.existsSync(file)) return new Set();
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new Error(`${file} is not valid JSON; fix or delete it (it lists the pinned checkpoints).`);
+  }
+  const list = (value as { pinned?: unknown } | null)?.pinned;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) throw new Error(`${file} should look like {"pinned": ["step-500.safetensors"]}.`);
+  return new Set(list as string[]);
+}
+
+function writePins(checkpointsDir: string, pins: Set<string>): void {
+  writeJson(path.join(checkpointsDir, PINS_FILE), { pinned: [...pins].sort() });
+}
+
+/** Pins a checkpoint so that pruning never removes it. */
+export function pinCheckpoint(file: string): void {
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist.`);
+  const dir = path.dirname(file);
+  const pins = readPins(dir);
+  pins.add(path.basename(file));
+  writePins(dir, pins);
+}
+
+/** Unpins a checkpoint; it is pruned with the others from the next save on. */
+export function unpinCheckpoint(file: string): void {
+  const dir = path.dirname(file);
+  const pins = readPins(dir);
+  if (pins.delete(path.basename(file))) writePins(dir, pins);
+}
+
+export function isPinned(file: string): boolean {
+  return readPins(path.dirname(file)).has(path.basename(file));
 }
 
 export interface LoadedCheckpoint {
@@ -82,8 +133,12 @@ function section(tensors: Map<string, OfficialTensor>, prefix: string): Map<stri
   return m;
 }
 
-/** Reads a checkpoint written by this project (run configuration and training state included). */
-export function loadCheckpoint(file: string): LoadedCheckpoint {
+/**
+ * Reads a checkpoint written by this project (run configuration and training state included). Every section is
+ * checked against the model it is for (`expected`, else the configuration stored in the file); the first missing or
+ * mismatching tensor is named in the error.
+ */
+export function loadCheckpoint(file: string, expected?: JiTConfig): LoadedCheckpoint {
   const { metadata, tensors } = readSafetensors(file);
   if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config || !metadata.state) {
     throw new Error(`${path.basename(file)} holds no JiT Explorer training state (only weights?); it can be sampled or inspected but not resumed.`);
@@ -96,20 +151,45 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
   } catch {
     throw new Error(`${path.basename(file)} has unreadable training metadata; the file is damaged.`);
   }
-  const online = section(tensors, SECTION_PREFIX.online);
+  const step = Number(metadata.step);
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`${path.basename(file)} has an invalid step ${JSON.stringify(metadata.step)}; the file is damaged.`);
+  const model = expected ?? config.model;
+  checkSections(model, tensors);
   return {
     file,
     config,
     state: {
       ...st,
-      step: Number(metadata.step),
-      online,
+      step,
+      online: section(tensors, SECTION_PREFIX.online),
       ema1: section(tensors, SECTION_PREFIX.ema1),
       ema2: section(tensors, SECTION_PREFIX.ema2),
       adamM: section(tensors, SECTION_PREFIX.adamM),
       adamV: section(tensors, SECTION_PREFIX.adamV),
     },
   };
+}
+
+/** Every section must hold the model's tensors; sections other than the online weights may omit frozen ones. */
+function checkSections(model: JiTConfig, tensors: Map<string, OfficialTensor>): void {
+  checkOfficialTensors(model, tensors, SECTION_PREFIX.online);
+  const frozen = paramSpecs(model).filter((s) => !s.trainable);
+  for (const prefix of [SECTION_PREFIX.ema1, SECTION_PREFIX.ema2, SECTION_PREFIX.adamM, SECTION_PREFIX.adamV]) {
+    const view = new Map(tensors);
+    for (const s of frozen) if (!view.has(prefix + s.name)) view.set(prefix + s.name, tensors.get(s.name)!);
+    checkOfficialTensors(model, view, prefix);
+  }
+}
+
+/** The model configuration recorded in a run folder's run.json, if there is one (what a resume must match). */
+export function runModelConfig(runDir: string): JiTConfig | undefined {
+  const file = path.join(runDir, RUN_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { config?: RunConfig }).config?.model;
+  } catch {
+    return undefined; // a damaged run.json does not block resuming from a checkpoint that carries its own config
+  }
 }
 
 /** Weights for sampling: the chosen copy of any checkpoint of this project, or a bare `net.*` state dict. */

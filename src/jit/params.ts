@@ -130,10 +130,10 @@ export interface OfficialTensor {
 }
 
 /**
- * Builds a parameter set from official-layout tensors named `${prefix}${spec.name}`. Every tensor must be present
- * with exactly the official shape; the first missing or mismatching one is named in the error.
+ * Checks that every tensor of the model is present as `${prefix}${spec.name}` with exactly the official shape; the
+ * first missing or mismatching one is named in the error. Returns the specs.
  */
-export function paramsFromOfficial(c: JiTConfig, source: Map<string, OfficialTensor>, prefix = ''): TensorMap {
+export function checkOfficialTensors(c: JiTConfig, source: Map<string, Pick<OfficialTensor, 'shape'>>, prefix = ''): ParamSpec[] {
   const specs = paramSpecs(c);
   for (const spec of specs) {
     const t = source.get(prefix + spec.name);
@@ -142,6 +142,15 @@ export function paramsFromOfficial(c: JiTConfig, source: Map<string, OfficialTen
       throw new Error(`Tensor ${prefix + spec.name} has shape [${t.shape.join(', ')}] but this model needs [${spec.shape.join(', ')}]: the checkpoint belongs to another preset or configuration.`);
     }
   }
+  return specs;
+}
+
+/**
+ * Builds a parameter set from official-layout tensors named `${prefix}${spec.name}`. Every tensor must be present
+ * with exactly the official shape; the first missing or mismatching one is named in the error.
+ */
+export function paramsFromOfficial(c: JiTConfig, source: Map<string, OfficialTensor>, prefix = ''): TensorMap {
+  const specs = checkOfficialTensors(c, source, prefix);
   const m: TensorMap = new Map();
   for (const spec of specs) m.set(spec.name, tf.tensor(fromOfficial(spec, source.get(prefix + spec.name)!.data), modelShape(spec)));
   return m;

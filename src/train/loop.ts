@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_PRESET, getPreset } from '../jit/config';
-import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint';
 import { writeImageGrid } from '../io/png';
 import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
 import { loadDataset } from './data/load';
@@ -48,9 +48,10 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
   let trainer: Trainer;
   let dataset: Dataset;
   if (req.resumeFrom) {
-    const ck = loadCheckpoint(req.resumeFrom);
-    cfg = { ...ck.config, steps: req.untilStep ?? ck.config.steps };
     paths = runPaths(path.dirname(path.dirname(path.resolve(req.resumeFrom))));
+    // A checkpoint copied from another run must still fit the model this run folder was made for.
+    const ck = loadCheckpoint(req.resumeFrom, runModelConfig(paths.dir));
+    cfg = { ...ck.config, steps: req.untilStep ?? ck.config.steps };
     dataset = await loadDataset(cfg.data, cfg.model.inputSize, emit);
     trainer = new Trainer(cfg, dataset, ck.state);
   } else {
