@@ -1,0 +1,161 @@
+// The host <-> engine protocol: every method the engine serves, what it streams while it runs, the notices it
+// sends, and the binary layout in which tensors cross (one ArrayBuffer plus an offset table, never JSON
+// arrays). The extension host imports only this file (and rpc.ts) from the engine side.
+import type { BackendChoice, BackendInfo } from './backend';
+import type { SampleRequest } from './sampling';
+import type { TrainEvent } from '../train/loop';
+import type { RunOverrides } from '../train/runConfig';
+import type { Notice } from './rpc';
+
+export interface EngineProcessInfo {
+  pid: number;
+  /** process.version of the runtime that runs the engine. */
+  node: string;
+  /** 'node' for a plain Node.js, 'electron' for VS Code's own runtime with ELECTRON_RUN_AS_NODE. */
+  runtime: 'node' | 'electron';
+  execPath: string;
+  rssMB: number;
+}
+
+export interface EngineInfo {
+  process: EngineProcessInfo;
+  /** Undefined until `init` chose a backend. */
+  backend?: BackendInfo;
+  /** Folders searched for @tensorflow/tfjs-node(-gpu). */
+  nativeSearchPaths: string[];
+}
+
+export interface InitParams {
+  backend: BackendChoice;
+  nativeSearchPaths: string[];
+}
+
+export interface TrainParams {
+  /** New run: overrides of the preset defaults (ignored when resuming). */
+  overrides?: RunOverrides;
+  runsRoot: string;
+  runName?: string;
+  /** Resume from this checkpoint of an existing run. */
+  resumeFrom?: string;
+  untilStep?: number;
+}
+
+export interface TrainOutcome {
+  runDir: string;
+  step: number;
+  reason: string;
+}
+
+export interface SampleProgress {
+  evals: number;
+  total: number;
+}
+
+export interface SampleOutcome {
+  file: string;
+  n: number;
+  steps: number;
+  method: string;
+  cfgScale: number;
+  weights: string;
+  labels: number[];
+  seconds: number;
+  imageSize: number;
+  /** 'images': uint8 [n, size, size, 3] (HWC RGB, the bytes of the PNG grid's tiles). */
+  tensors: TensorPack;
+}
+
+export interface DensityParams {
+  pMean: number;
+  pStd: number;
+  points: number;
+}
+
+/** Methods the engine serves. */
+export interface EngineMethods {
+  /** Chooses and starts the TensorFlow.js backend (once per process; later calls report the first choice). */
+  init: { params: InitParams; result: EngineInfo; progress: never };
+  info: { params: Record<string, never>; result: EngineInfo; progress: never };
+  /** Trains until done; cancelling stops after the current step with a checkpoint and still answers. */
+  train: { params: TrainParams; result: TrainOutcome; progress: TrainEvent };
+  /** Asks the running training to write a checkpoint after its current step. */
+  saveCheckpoint: { params: Record<string, never>; result: { accepted: boolean }; progress: never };
+  sample: { params: SampleRequest; result: SampleOutcome; progress: SampleProgress };
+  /** The logit-normal density of training t on a grid: 't' and 'density', float64 [points]. */
+  tDensity: { params: DensityParams; result: TensorPack; progress: never };
+  /** Ends the engine after stopping (and checkpointing) any training. */
+  shutdown: { params: Record<string, never>; result: { stopped: boolean }; progress: never };
+}
+
+/** Methods the host serves (none yet: the engine only streams). */
+export type HostMethods = Record<never, never>;
+
+export type EngineNotice = { name: 'log'; data: { level: 'info' | 'warn' | 'error'; message: string } } & Notice;
+
+// ---------------------------------------------------------------------------------------------------------
+// Tensors as bytes
+
+export type PackDType = 'float32' | 'float64' | 'int32' | 'uint8';
+type TypedArrayOf<D extends PackDType> = D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : D extends 'int32' ? Int32Array : Uint8Array;
+export type PackArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface TensorEntry {
+  name: string;
+  dtype: PackDType;
+  shape: number[];
+  byteOffset: number;
+}
+
+/** Several tensors in one buffer; `entries` is the offset table. */
+export interface TensorPack {
+  buffer: ArrayBuffer;
+  entries: TensorEntry[];
+}
+
+const BYTES: Record<PackDType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1 };
+
+function dtypeOf(a: PackArray): PackDType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'uint8';
+}
+
+const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Copies the arrays into one buffer, each at an 8-byte aligned offset so typed views need no copy. */
+export function packTensors(items: { name: string; shape: number[]; data: PackArray }[]): TensorPack {
+  const entries: TensorEntry[] = [];
+  let size = 0;
+  for (const it of items) {
+    if (count(it.shape) !== it.data.length) throw new Error(`Tensor "${it.name}" has ${it.data.length} values but shape [${it.shape}] needs ${count(it.shape)}.`);
+    size = Math.ceil(size / 8) * 8;
+    entries.push({ name: it.name, dtype: dtypeOf(it.data), shape: [...it.shape], byteOffset: size });
+    size += it.data.byteLength;
+  }
+  const buffer = new ArrayBuffer(size);
+  items.forEach((it, i) => new Uint8Array(buffer, entries[i].byteOffset, it.data.byteLength).set(new Uint8Array(it.data.buffer, it.data.byteOffset, it.data.byteLength)));
+  return { buffer, entries };
+}
+
+/** A view (not a copy) of one tensor of a pack. */
+export function unpackTensor<D extends PackDType>(pack: TensorPack, name: string, dtype: D): { shape: number[]; data: TypedArrayOf<D> } {
+  const e = pack.entries.find((x) => x.name === name);
+  if (!e) throw new Error(`The tensor pack has no "${name}" (it holds ${pack.entries.map((x) => x.name).join(', ') || 'nothing'}).`);
+  if (e.dtype !== dtype) throw new Error(`Tensor "${name}" is ${e.dtype}, not ${dtype}.`);
+  const n = count(e.shape);
+  if (e.byteOffset + n * BYTES[dtype] > pack.buffer.byteLength) throw new Error(`Tensor "${name}" runs past the end of its pack.`);
+  const Ctor = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array }[dtype];
+  return { shape: e.shape, data: new Ctor(pack.buffer, e.byteOffset, n) as TypedArrayOf<D> };
+}
+
+/** How long the host waits for each method (training and sampling run as long as they need). */
+export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {
+  init: 120_000, // the native addon can take a while to load its libraries
+  info: 15_000,
+  train: Infinity,
+  saveCheckpoint: 15_000,
+  sample: Infinity,
+  tDensity: 15_000,
+  shutdown: 60_000,
+};
