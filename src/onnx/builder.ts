@@ -34,6 +34,7 @@ export class GraphBuilder {
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly names = new Set<string>();
+  private readonly shapes = new Map<string, number[]>();
   private count = 0;
 
   constructor(private readonly external?: ExternalWeights) {}
@@ -56,6 +57,7 @@ export class GraphBuilder {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`constant ${name}: ${data.length} values do not fill [${dims.join(', ')}]`);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength); // ONNX raw data is little-endian, like every host Node runs on
     const t: onnx.ITensorProto = { name: this.unique(name), dims, dataType: DataType.FLOAT };
+    this.shapes.set(name, dims);
     if (this.external && bytes.byteLength >= this.external.minBytes) {
       const offset = this.external.size;
       this.external.chunks.push(bytes);
@@ -71,6 +73,13 @@ export class GraphBuilder {
     }
     this.initializers.push(t);
     return t.name!;
+  }
+
+  /** The shape of a float32 constant. */
+  shapeOf(name: string): number[] {
+    const s = this.shapes.get(name);
+    if (!s) throw new Error(`internal: ${name} is not a float constant`);
+    return s;
   }
 
   /** A float32 scalar constant (rank 0, broadcasts against anything). */

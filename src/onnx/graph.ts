@@ -31,7 +31,22 @@ export function buildJiTModel(cfg: JiTConfig, weights: Map<string, OfficialTenso
   const d = dims(cfg);
   const g = new GraphBuilder(opts.external);
   const specs = new Map(paramSpecs(cfg).map((s) => [s.name, s]));
-  const w = (name: string): string => weight(g, specs, weights, prefix, `net.${name}`);
+  const w = (name: string): string => {
+    const t = modelTensor(specs, weights, prefix, `net.${name}`);
+    return g.floats(`net.${name}`, t.data, t.shape);
+  };
+  // A linear layer's weight [in, k out] and bias [k out] as k layers of width `out` (q/k/v, the two SwiGLU halves)
+  const wParts = (name: string, k: number): { w: string; b: string }[] => {
+    const wt = modelTensor(specs, weights, prefix, `net.${name}.weight`);
+    const bt = modelTensor(specs, weights, prefix, `net.${name}.bias`);
+    const [rows, cols] = wt.shape;
+    const out = cols / k;
+    return Array.from({ length: k }, (_, c) => {
+      const part = new Float32Array(rows * out);
+      for (let r = 0; r < rows; r++) part.set(wt.data.subarray(r * cols + c * out, r * cols + (c + 1) * out), r * out);
+      return { w: g.floats(`net.${name}.weight[${c}/${k}]`, part, [rows, out]), b: g.floats(`net.${name}.bias[${c}/${k}]`, bt.data.slice(c * out, (c + 1) * out), [out]) };
+    });
+  };
   const B = BATCH;
   const { hiddenSize: h, inChannels: C, inputSize: S } = cfg;
 
@@ -59,7 +74,7 @@ export function buildJiTModel(cfg: JiTConfig, weights: Map<string, OfficialTenso
     const nchw = g.op1('Reshape', [g.op1('Transpose', [code], [attr.ints('perm', [0, 2, 1])]), g.int64s([-1, cfg.bottleneckDim, d.gridSize, d.gridSize])]);
     act('bottleneck', nchw, [B, cfg.bottleneckDim, d.gridSize, d.gridSize]); // [B, d', g, g] as the official Conv2d output
   }
-  let x = nn.linear(code, w('x_embedder.proj2.weight'), w('x_embedder.proj2.bias')); // [B, N, h]
+  let x = nn.tokenLinear(code, w('x_embedder.proj2.weight'), w('x_embedder.proj2.bias'), d.numPatches); // [B, N, h]
   x = g.op1('Add', [x, w('pos_embed')]); // + [1, N, h]
   act('patch_embed', x, [B, d.numPatches, h]);
 
@@ -79,7 +94,7 @@ export function buildJiTModel(cfg: JiTConfig, weights: Map<string, OfficialTenso
       x = g.op1('Concat', [ctx, x], [attr.int('axis', 1)]); // [B, L + N, h]
     }
     const r = cfg.inContextLen > 0 && i >= cfg.inContextStart ? ropeInContext : ropeImage;
-    x = nn.block((n) => w(`blocks.${i}.${n}`), x, cAct, r);
+    x = nn.block((n) => w(`blocks.${i}.${n}`), (n, k) => wParts(`blocks.${i}.${n}`, k), x, cAct, r);
     act(`block${i}`, x, [B, r.tokens, h]);
   }
   if (cfg.inContextLen > 0) {
@@ -89,7 +104,7 @@ export function buildJiTModel(cfg: JiTConfig, weights: Map<string, OfficialTenso
   // Final layer: RMSNorm, adaLN (shift, scale), linear to p*p*C, unpatchify
   const [shift, scale] = nn.modulation(nn.linear(cAct, w('final_layer.adaLN_modulation.1.weight'), w('final_layer.adaLN_modulation.1.bias')), 2); // 2 x [B, 1, h]
   x = nn.modulate(nn.rmsNorm(x, w('final_layer.norm_final.weight')), shift, scale);
-  const out = nn.linear(x, w('final_layer.linear.weight'), w('final_layer.linear.bias')); // [B, N, p*p*C]
+  const out = nn.tokenLinear(x, w('final_layer.linear.weight'), w('final_layer.linear.bias'), d.numPatches); // [B, N, p*p*C]
   g.output(GRAPH_IO.out, nn.unpatchify(out, C, cfg.patchSize), [B, C, S, S]);
   return g.model('jit', `JiT network: ${S} px, patch ${cfg.patchSize}, hidden ${h}, depth ${cfg.depth}, ${cfg.numHeads} heads, bottleneck ${cfg.bottleneckDim}, ${cfg.numClasses} classes, ${cfg.inContextLen} in-context tokens from block ${cfg.inContextStart}`);
 }
@@ -99,8 +114,8 @@ export function buildJiTModelBytes(cfg: JiTConfig, weights: Map<string, Official
   return encodeModel(buildJiTModel(cfg, weights, prefix, opts));
 }
 
-/** One official tensor as an initializer in the model layout (Linear weights [in, out], proj1 as [C p p, d']). */
-function weight(g: GraphBuilder, specs: Map<string, ParamSpec>, source: Map<string, OfficialTensor>, prefix: string, name: string): string {
+/** One official tensor in the model layout (Linear weights [in, out], proj1 as [C p p, d']), checked against the config. */
+function modelTensor(specs: Map<string, ParamSpec>, source: Map<string, OfficialTensor>, prefix: string, name: string): { data: Float32Array; shape: number[] } {
   const spec = specs.get(name);
   if (!spec) throw new Error(`internal: ${name} is not a parameter of this configuration`);
   const t = source.get(prefix + name);
@@ -108,9 +123,7 @@ function weight(g: GraphBuilder, specs: Map<string, ParamSpec>, source: Map<stri
   if (t.shape.length !== spec.shape.length || t.shape.some((s, i) => s !== spec.shape[i])) {
     throw new Error(`Tensor ${prefix + name} has shape [${t.shape.join(', ')}] but this model needs [${spec.shape.join(', ')}]: the weights belong to another configuration.`);
   }
-  let shape = modelShape(spec);
-  if (name === 'net.pos_embed' || name === 'net.in_context_posemb') shape = spec.shape; // [1, n, h], added to [B, n, h]
-  return g.floats(name, fromOfficial(spec, t.data), shape);
+  return { data: fromOfficial(spec, t.data), shape: modelShape(spec) };
 }
 
 /** The network's layers as graph fragments (each takes and returns value names). */
@@ -135,6 +148,14 @@ class Layers {
     return b ? this.g.op1('Add', [y, b]) : y;
   }
 
+  /** y = x @ w + b for tokens x [B, T, in] as one Gemm over B T rows (bias fused) -> [B, T, out]. */
+  tokenLinear(x: string, w: string, b: string, tokens: number): string {
+    const g = this.g;
+    const [inDim, outDim] = g.shapeOf(w);
+    const rows = g.op1('Reshape', [x, g.int64s([-1, inDim])]); // [B T, in]
+    return g.op1('Reshape', [g.op1('Gemm', [rows, w, b]), g.int64s([-1, tokens, outDim])]); // [B, T, out]
+  }
+
   silu(x: string): string {
     return this.g.op1('Mul', [x, this.g.op1('Sigmoid', [x])]);
   }
@@ -157,21 +178,24 @@ class Layers {
     return this.g.op('Split', [chunks], [attr.int('axis', 1)], k); // k x [B, 1, h]
   }
 
-  block(w: (name: string) => string, x: string, cAct: string, rope: { cos: string; sin: string; tokens: number }): string {
+  block(w: (name: string) => string, parts: (name: string, k: number) => { w: string; b: string }[], x: string, cAct: string,
+    rope: { cos: string; sin: string; tokens: number }): string {
     const g = this.g;
     const [shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp] = this.modulation(this.linear(cAct, w('adaLN_modulation.1.weight'), w('adaLN_modulation.1.bias')), 6);
-    const a = this.attention(w, this.modulate(this.rmsNorm(x, w('norm1.weight')), shiftMsa, scaleMsa), rope); // [B, T, h]
+    const a = this.attention(w, parts, this.modulate(this.rmsNorm(x, w('norm1.weight')), shiftMsa, scaleMsa), rope); // [B, T, h]
     x = g.op1('Add', [x, g.op1('Mul', [gateMsa, a])]);
-    const m = this.swiglu(w, this.modulate(this.rmsNorm(x, w('norm2.weight')), shiftMlp, scaleMlp)); // [B, T, h]
+    const m = this.swiglu(w, parts, this.modulate(this.rmsNorm(x, w('norm2.weight')), shiftMlp, scaleMlp), rope.tokens); // [B, T, h]
     return g.op1('Add', [x, g.op1('Mul', [gateMlp, m])]);
   }
 
-  private attention(w: (name: string) => string, x: string, rope: { cos: string; sin: string; tokens: number }): string {
+  private attention(w: (name: string) => string, parts: (name: string, k: number) => { w: string; b: string }[], x: string,
+    rope: { cos: string; sin: string; tokens: number }): string {
     const g = this.g;
     const { headDim: D } = this.d;
     const H = this.hidden / D;
     const T = rope.tokens;
-    const [q, k, v] = g.op('Split', [this.linear(x, w('attn.qkv.weight'), w('attn.qkv.bias'))], [attr.int('axis', 2)], 3); // 3 x [B, T, h]
+    // q, k, v as three Gemms (the qkv weight split by columns at build time): no Split copy of a [B, T, 3h] tensor
+    const [q, k, v] = parts('attn.qkv', 3).map((p) => this.tokenLinear(x, p.w, p.b, T)); // 3 x [B, T, h]
     const heads = g.int64s([-1, T, H, D]);
     // Per-head RMSNorm on q and k, then 2-D RoPE: n cos + rotate_half(n) sin, tables [T, 1, D]
     const prep = (u: string, norm: string) => {
@@ -185,12 +209,12 @@ class Layers {
     const scores = g.op1('Mul', [g.op1('MatMul', [qh, kT]), this.attnScale]); // [B, H, T, T]
     const o = g.op1('MatMul', [g.op1('Softmax', [scores], [attr.int('axis', -1)]), vh]); // [B, H, T, D]
     const merged = g.op1('Reshape', [g.op1('Transpose', [o], [attr.ints('perm', [0, 2, 1, 3])]), g.int64s([-1, T, H * D])]); // [B, T, h]
-    return this.linear(merged, w('attn.proj.weight'), w('attn.proj.bias'));
+    return this.tokenLinear(merged, w('attn.proj.weight'), w('attn.proj.bias'), T);
   }
 
-  private swiglu(w: (name: string) => string, x: string): string {
-    const [x1, x2] = this.g.op('Split', [this.linear(x, w('mlp.w12.weight'), w('mlp.w12.bias'))], [attr.int('axis', 2)], 2); // 2 x [B, T, m]
-    return this.linear(this.g.op1('Mul', [this.silu(x1), x2]), w('mlp.w3.weight'), w('mlp.w3.bias'));
+  private swiglu(w: (name: string) => string, parts: (name: string, k: number) => { w: string; b: string }[], x: string, T: number): string {
+    const [x1, x2] = parts('mlp.w12', 2).map((p) => this.tokenLinear(x, p.w, p.b, T)); // 2 x [B, T, m]
+    return this.tokenLinear(this.g.op1('Mul', [this.silu(x1), x2]), w('mlp.w3.weight'), w('mlp.w3.bias'), T);
   }
 
   /** [B, C, H, W] -> [B, N, C p p], each token's vector in (c, kh, kw) order as Conv2d's weight, tokens row-major. */
