@@ -1,7 +1,8 @@
 // The JiT network net(z, t, y) as an ONNX graph, built from a config and official-layout weights: the same
-// computation as src/jit/model.ts, step for step, in operators ONNX Runtime's CPU kernels run fast (MatMul + Add,
-// RMSNorm from Pow/ReduceMean/Add/Sqrt/Div/Mul, which its optimiser fuses, Softmax, Sigmoid * x). The weights,
-// RoPE tables and time frequencies are constant initializers; only the batch dimension is dynamic.
+// computation as src/jit/model.ts, step for step, in operators ONNX Runtime's CPU kernels run fast (Gemm with the bias
+// for token linears, MatMul + Add, RMSNorm from Pow/ReduceMean/Add/Sqrt/Div/Mul, which its optimiser fuses into one
+// kernel, Softmax, Sigmoid * x). The weights, RoPE tables and time frequencies are constant initializers; only the
+// batch dimension is dynamic.
 // Shapes in comments: B = batch, N = image tokens, L = in-context tokens, T = tokens in the sequence, h = hidden,
 // H = heads, D = head dim, m = SwiGLU width, d' = bottleneck width, g = grid side, p = patch side, C = channels.
 import type { onnx } from 'onnx-proto';

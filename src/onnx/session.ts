@@ -117,22 +117,23 @@ export async function createJiTSession(cfg: JiTConfig, weights: Map<string, Offi
   const wanted = resolveProviders(opts);
   const { source, cleanup } = modelSource(cfg, weights, prefix, opts);
   const notes: string[] = [];
-  try {
-    for (let i = 0; i < wanted.length; i++) {
-      const providers = wanted.slice(i);
-      try {
-        const options: Ort.InferenceSession.SessionOptions = {
-          executionProviders: providers, graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-        };
-        const session = typeof source === 'string' ? await load.ort.InferenceSession.create(source, options) : await load.ort.InferenceSession.create(source, options);
-        return new OnnxJiT(load.ort, session, cfg, providers[0], threads, notes, cleanup);
-      } catch (e) {
-        notes.push(`the ${providers[0]} execution provider did not start (${firstLine(e)})`);
-      }
+  for (let i = 0; i < wanted.length; i++) {
+    const providers = wanted.slice(i);
+    let session: Ort.InferenceSession | undefined;
+    try {
+      const options: Ort.InferenceSession.SessionOptions = {
+        executionProviders: providers, graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
+      };
+      session = typeof source === 'string' ? await load.ort.InferenceSession.create(source, options) : await load.ort.InferenceSession.create(source, options);
+      const net = new OnnxJiT(load.ort, session, cfg, providers[0], threads, notes, cleanup);
+      // One batch-1 pass: a provider (or a host process) that opens sessions but cannot run them fails here, not mid-sampling
+      const S = cfg.inputSize;
+      await net.forward(new Float32Array(cfg.inChannels * S * S), Float32Array.of(0.5), Int32Array.of(cfg.numClasses));
+      return net;
+    } catch (e) {
+      await session?.release().catch(() => {});
+      notes.push(`the ${providers[0]} execution provider did not start (${firstLine(e)})`);
     }
-  } catch (e) {
-    cleanup();
-    throw e;
   }
   cleanup();
   throw new Error(`No ONNX Runtime execution provider of ${wanted.join(', ')} could run the model: ${notes.join('; ')}.`);
