@@ -170,15 +170,23 @@ export function loadCheckpoint(file: string, expected?: JiTConfig): LoadedCheckp
   };
 }
 
-/** Every section must hold the model's tensors; sections other than the online weights may omit frozen ones. */
+/**
+ * Every section must hold the model's tensors (sections other than the online weights may omit frozen ones) and
+ * nothing else: a deeper model's extra blocks are as much a mismatch as a missing tensor.
+ */
 function checkSections(model: JiTConfig, tensors: Map<string, OfficialTensor>): void {
   checkOfficialTensors(model, tensors, SECTION_PREFIX.online);
-  const frozen = paramSpecs(model).filter((s) => !s.trainable);
-  for (const prefix of [SECTION_PREFIX.ema1, SECTION_PREFIX.ema2, SECTION_PREFIX.adamM, SECTION_PREFIX.adamV]) {
+  const specs = paramSpecs(model);
+  const frozen = specs.filter((s) => !s.trainable);
+  const prefixes = [SECTION_PREFIX.ema1, SECTION_PREFIX.ema2, SECTION_PREFIX.adamM, SECTION_PREFIX.adamV];
+  for (const prefix of prefixes) {
     const view = new Map(tensors);
     for (const s of frozen) if (!view.has(prefix + s.name)) view.set(prefix + s.name, tensors.get(s.name)!);
     checkOfficialTensors(model, view, prefix);
   }
+  const known = new Set(specs.flatMap((s) => [SECTION_PREFIX.online, ...prefixes].map((p) => p + s.name)));
+  const extra = [...tensors.keys()].find((k) => !known.has(k));
+  if (extra) throw new Error(`The checkpoint holds tensor ${extra}, which this model does not have: the checkpoint belongs to another preset or configuration.`);
 }
 
 /** The model configuration recorded in a run folder's run.json, if there is one (what a resume must match). */

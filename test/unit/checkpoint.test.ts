@@ -1,0 +1,224 @@
+// Checkpoints: a resumed run continues exactly; a process killed while writing leaves every committed checkpoint
+// loadable and the run resumable; a checkpoint of another shape is refused by name; keep-last-N spares pinned ones.
+import * as assert from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+import { TMP_MARK } from '../../src/io/atomic';
+import { PINS_FILE, isPinned, loadCheckpoint, pinCheckpoint, readPins, saveCheckpoint, unpinCheckpoint } from '../../src/io/checkpoint';
+import { createRunDir, listCheckpoints, writeJson } from '../../src/io/runs';
+import { createShapesDataset } from '../../src/train/data/shapes';
+import { runTraining } from '../../src/train/loop';
+import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
+import { Trainer, TrainerState } from '../../src/train/trainer';
+import { tempDir, useWasm } from './helpers';
+
+const N = 4;
+
+/** A model small enough to train in seconds: 16 px, patch 4, hidden 32, depth 2, 2 heads, 2 in-context tokens. */
+function tinyConfig(model: Partial<RunConfig['model']> = {}): RunConfig {
+  const base = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 2 * N, batch: 4, warmupSteps: 2, schedule: 'cosine', seed: 3,
+    emaDecay1: 0.9, emaDecay2: 0.99, weightDecay: 0.01, sampleEvery: 1000, checkpointEvery: 1000, keepCheckpoints: 2 });
+  return { ...base, preset: 'custom-16px', model: { ...base.model, inputSize: 16, patchSize: 4, hiddenSize: 32, depth: 2, numHeads: 2, bottleneckDim: 8, inContextLen: 2, inContextStart: 1, ...model } };
+}
+
+async function train(cfg: RunConfig, steps: number, state?: TrainerState): Promise<TrainerState> {
+  const t = new Trainer(cfg, createShapesDataset(cfg.model.inputSize), state);
+  try {
+    for (let i = 0; i < steps; i++) await t.trainStep();
+    return await t.exportState();
+  } finally {
+    t.dispose();
+  }
+}
+
+/** A run folder as `jit train` makes it, holding one checkpoint of `state`. */
+function runWith(root: string, name: string, cfg: RunConfig, state: TrainerState, runConfig = cfg): string {
+  const p = createRunDir(root, name);
+  writeJson(p.runFile, { name, preset: runConfig.preset, config: runConfig });
+  return saveCheckpoint(p.checkpoints, cfg, state, cfg.keepCheckpoints);
+}
+
+function assertSameState(a: TrainerState, b: TrainerState): void {
+  assert.strictEqual(b.step, a.step);
+  assert.strictEqual(b.adamStep, a.adamStep);
+  assert.deepStrictEqual(b.dataRng, a.dataRng);
+  assert.deepStrictEqual(b.noiseRng, a.noiseRng);
+  for (const section of ['online', 'ema1', 'ema2', 'adamM', 'adamV'] as const) {
+    assert.deepStrictEqual([...b[section].keys()], [...a[section].keys()], section);
+    for (const [name, t] of a[section]) {
+      const u = b[section].get(name)!;
+      for (let i = 0; i < t.data.length; i++) if (t.data[i] !== u.data[i]) assert.fail(`${section} ${name}[${i}]: ${u.data[i]} after resuming, ${t.data[i]} without`);
+    }
+  }
+}
+
+describe('checkpoints', () => {
+  const root = tempDir('jit-checkpoint-');
+  before(useWasm);
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  describe('exact resume', () => {
+    let straight: TrainerState;
+    before(async () => {
+      straight = await train(tinyConfig(), 2 * N);
+    });
+
+    it(`training ${2 * N} steps equals ${N} steps, a checkpoint file, and ${N} more (bit for bit)`, async () => {
+      const cfg = tinyConfig();
+      const file = saveCheckpoint(path.join(root, 'halfway', 'checkpoints'), cfg, await train(cfg, N), 3);
+      const resumed = await train(cfg, N, loadCheckpoint(file).state);
+      assertSameState(straight, resumed);
+    });
+
+    it('runTraining resumes a run folder from its checkpoint to the same weights', async () => {
+      const cfg = tinyConfig();
+      const file = runWith(root, 'resume', cfg, await train(cfg, N));
+      const r = await runTraining({ runsRoot: root, resumeFrom: file });
+      assert.strictEqual(r.step, 2 * N);
+      assertSameState(straight, loadCheckpoint(path.join(path.dirname(file), `step-${2 * N}.safetensors`)).state);
+    });
+  });
+
+  describe('a checkpoint of another shape', () => {
+    let tinyState: TrainerState;
+    before(async () => {
+      tinyState = await train(tinyConfig(), 1);
+    });
+
+    it('is refused by the trainer, naming the first mismatching tensor', async () => {
+      const wide = await train(tinyConfig({ hiddenSize: 64 }), 1);
+      assert.throws(() => new Trainer(tinyConfig(), createShapesDataset(16), wide),
+        /^Error: Tensor net\.pos_embed has shape \[1, 16, 64\] but this model needs \[1, 16, 32\]: the checkpoint belongs to another preset or configuration\.$/);
+    });
+
+    it('is refused when resuming a run folder made for another model', async () => {
+      const wideCfg = tinyConfig({ hiddenSize: 64 });
+      const wide = runWith(root, 'wide-in-tiny', wideCfg, await train(wideCfg, 1), tinyConfig());
+      await assert.rejects(runTraining({ runsRoot: root, resumeFrom: wide }), /^Error: Tensor net\.pos_embed has shape \[1, 16, 64\] but this model needs \[1, 16, 32\]/);
+      const deepCfg = tinyConfig({ depth: 3 });
+      const deep = runWith(root, 'deep-in-tiny', deepCfg, await train(deepCfg, 1), tinyConfig());
+      await assert.rejects(runTraining({ runsRoot: root, resumeFrom: deep }), /holds tensor net\.blocks\.2\.norm1\.weight, which this model does not have/);
+      const fine = runWith(root, 'tiny-in-tiny', tinyConfig(), tinyState);
+      assert.strictEqual(loadCheckpoint(fine).state.step, 1);
+    });
+  });
+
+  describe('keep-last-N and pins', () => {
+    let state: TrainerState;
+    let dir: string;
+    const save = (step: number) => saveCheckpoint(dir, tinyConfig(), { ...state, step }, 2);
+    const steps = () => listCheckpoints(path.dirname(dir)).map((c) => c.step);
+    before(async () => {
+      state = await train(tinyConfig(), 1);
+      dir = createRunDir(root, 'keep').checkpoints;
+    });
+
+    it('keeps the newest N plus pinned checkpoints, and prunes an unpinned one at the next save', () => {
+      save(1);
+      pinCheckpoint(save(2));
+      for (const s of [3, 4, 5]) save(s);
+      assert.deepStrictEqual(steps(), [2, 4, 5]);
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, PINS_FILE), 'utf8')), { pinned: ['step-2.safetensors'] });
+      assert.ok(isPinned(path.join(dir, 'step-2.safetensors')));
+      unpinCheckpoint(path.join(dir, 'step-2.safetensors'));
+      assert.deepStrictEqual([...readPins(dir)], []);
+      assert.deepStrictEqual(steps(), [2, 4, 5], 'unpinning alone deletes nothing');
+      save(6);
+      assert.deepStrictEqual(steps(), [5, 6]);
+    });
+
+    it('prunes only after the new checkpoint is committed', () => {
+      // A folder where step-7's file should go makes the final rename fail.
+      fs.mkdirSync(path.join(dir, 'step-7.safetensors', 'blocker'), { recursive: true });
+      assert.throws(() => save(7));
+      fs.rmSync(path.join(dir, 'step-7.safetensors'), { recursive: true });
+      assert.deepStrictEqual(steps(), [5, 6]);
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.includes(TMP_MARK)), [], 'the failed write left no temporary file');
+    });
+
+    it('keeps every checkpoint while pins.json is unreadable, and removes stale temporaries', () => {
+      fs.writeFileSync(path.join(dir, PINS_FILE), '{"pinned": [');
+      const stale = path.join(dir, `step-99.safetensors${TMP_MARK}12345-1`);
+      fs.writeFileSync(stale, 'half a checkpoint');
+      save(8);
+      assert.deepStrictEqual(steps(), [5, 6, 8]);
+      assert.ok(!fs.existsSync(stale));
+      assert.throws(() => readPins(dir), /pins\.json is not valid JSON; fix or delete it/);
+    });
+  });
+
+  describe('SIGKILL while writing', () => {
+    const CHILD = path.join(__dirname, 'checkpoint-child.ts');
+
+    /** A child process running checkpoint-child.ts, with its stdout events in order. */
+    function startChild(...args: string[]) {
+      const proc: ChildProcess = spawn(process.execPath, ['--require', 'tsx/cjs', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const events: { type: string; step: number; runDir?: string; file?: string }[] = [];
+      const waiters: (() => void)[] = [];
+      let stderr = '';
+      proc.stderr!.on('data', (d) => (stderr += d));
+      readline.createInterface({ input: proc.stdout! }).on('line', (l) => {
+        events.push(JSON.parse(l));
+        waiters.splice(0).forEach((w) => w());
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_code, signal) => {
+        waiters.splice(0).forEach((w) => w());
+        resolve(signal);
+      }));
+      const next = async (type: string) => {
+        for (;;) {
+          const e = events.find((x) => x.type === type);
+          if (e) {
+            events.splice(events.indexOf(e), 1);
+            return e;
+          }
+          if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the training process ended early: ${stderr}`);
+          await new Promise<void>((r) => waiters.push(r));
+        }
+      };
+      return { proc, next, exited };
+    }
+
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const temporaries = (dir: string) => fs.readdirSync(dir).filter((f) => f.includes(TMP_MARK));
+
+    it('leaves every committed checkpoint loadable and the run resumable; the next save removes the leftovers', async () => {
+      let child = startChild('new', root);
+      const runDir = (await child.next('started')).runDir!;
+      const dir = path.join(runDir, 'checkpoints');
+      let leftovers: string[] = [];
+      let killedMidWrite = 0;
+      for (let round = 0; round < 4; round++) {
+        const first = await child.next('checkpoint');
+        // The first save after a restart has removed what the killed process left behind.
+        for (const f of leftovers) assert.ok(!fs.existsSync(path.join(dir, f)), `${f} survived the next save`);
+        assert.ok(fs.existsSync(first.file!));
+        if (round % 2 === 0) {
+          // Kill while a checkpoint is being written: as soon as its temporary file appears, or a little later.
+          while (temporaries(dir).length === 0) await sleep(2);
+          await sleep(Math.random() * 40 * round);
+        } else {
+          await sleep(Math.random() * 2000);
+        }
+        child.proc.kill('SIGKILL');
+        assert.strictEqual(await child.exited, 'SIGKILL');
+        leftovers = temporaries(dir);
+        if (leftovers.length) killedMidWrite++;
+        const committed = listCheckpoints(runDir);
+        assert.ok(committed.length > 0);
+        for (const c of committed) assert.strictEqual(loadCheckpoint(c.file).state.step, c.step, `${c.file} does not load`);
+        const latest = committed[committed.length - 1];
+        child = startChild('resume', latest.file);
+        assert.strictEqual((await child.next('started')).step, latest.step, 'the run resumes from its latest checkpoint');
+      }
+      const last = await child.next('checkpoint');
+      for (const f of leftovers) assert.ok(!fs.existsSync(path.join(dir, f)), `${f} survived the next save`);
+      child.proc.kill('SIGKILL');
+      await child.exited;
+      assert.ok(killedMidWrite > 0, 'at least one kill should land while a checkpoint was being written');
+      assert.strictEqual(loadCheckpoint(last.file!).state.step, last.step);
+    });
+  });
+});
