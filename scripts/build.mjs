@@ -16,6 +16,7 @@ const external = ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-
 const entries = [
   { in: 'src/cli/main.ts', out: 'cli' },
   { in: 'src/engine/main.ts', out: 'engine' },
+  { in: 'src/train/gradientWorker.ts', out: 'gradient-worker' },
   { in: 'src/extension/extension.ts', out: 'extension' },
 ].filter((e) => fs.existsSync(path.join(root, e.in)));
 

@@ -16,6 +16,7 @@ import { probeSession, resolveProviders, resolveThreads } from '../onnx/session'
 import { runTraining, TrainEvent } from '../train/loop';
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
+import { toyCommand } from '../toy/cli';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -66,6 +67,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
       case 'started':
         console.log(`backend: ${backend.backend} (${backend.devices.join(', ')})`);
         console.log(`run: ${e.runDir}`);
+        if (e.workers > 0) console.log(`data-parallel: ${e.workers + 1} threads`);
         console.log(`model: ${e.config.preset}, ${(countParams(e.config.model) / 1e6).toFixed(2)} M parameters; data: ${e.dataset}; batch ${e.config.batch}, lr ${e.config.lr.toExponential(2)}`);
         if (tty) bar.start(e.config.steps, e.step, { loss: '-', ips: '-', eta_h: '?' });
         break;
@@ -98,6 +100,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const r = await runTraining({
     overrides, runsRoot: path.resolve(String(o.out)), runName: o.name as string | undefined, resumeFrom: o.resume ? path.resolve(String(o.resume)) : undefined,
     untilStep: o.resume && o.stepsGiven ? (o.steps as number) : undefined, backend: backend.backend,
+    workers: o.workers as number | 'auto',
   }, { signal: controller.signal, onEvent });
   if (r.reason === 'diverged') process.exitCode = 3;
 }
@@ -192,6 +195,12 @@ export function buildProgram(): Command {
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
+    .option('--workers <n|auto>', 'extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
+      if (v === 'auto') return v;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('workers must be auto or a whole number (0 trains in one thread).');
+      return n;
+    }, 'auto')
     .addOption(backendOption())
     .action(async (o) => train({ ...o, stepsGiven: o.steps !== undefined, steps: o.steps ?? (o.resume ? undefined : 2000) }));
   program.command('sample').description('sample a PNG grid from a checkpoint')
@@ -219,6 +228,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
     .addOption(backendOption()).action(golden);
   addCheckpointCommands(program);
+  program.addCommand(toyCommand({ int, num, backendOption }));
   return program;
 }
 

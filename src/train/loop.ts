@@ -3,6 +3,7 @@
 // (keeping the last good checkpoint). The CLI and the extension's engine process both drive this.
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_PRESET, getPreset } from '../jit/config';
 import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint';
@@ -14,7 +15,7 @@ import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
 import { StepMetrics, Trainer, TrainingDiverged } from './trainer';
 
 export type TrainEvent =
-  | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number }
+  | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number }
   | { type: 'step'; metrics: StepMetrics; totalSteps: number }
   | { type: 'samples'; step: number; file: string }
   | { type: 'checkpoint'; step: number; file: string }
@@ -32,6 +33,14 @@ export interface TrainRequest {
   /** Resume: train until this step (default: the run's configured steps). */
   untilStep?: number;
   backend?: string;
+  /** Extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
+  workers?: number | 'auto';
+}
+
+/** How many data-parallel workers 'auto' means on this machine and backend. */
+export function autoWorkers(backend: string): number {
+  // The native TensorFlow backend already uses every core; wasm and cpu use one.
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(os.cpus().length, 4) - 1) : 0;
 }
 
 export interface TrainControl {
@@ -66,7 +75,16 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     });
     trainer = new Trainer(cfg, dataset);
   }
-  emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step });
+  const backend = req.backend ?? tf.getBackend();
+  const workers = req.workers === 'auto' ? autoWorkers(backend) : req.workers ?? 0;
+  if (workers > 0) {
+    try {
+      await trainer.useWorkers(workers, backend);
+    } catch (e) {
+      emit({ type: 'log', level: 'warn', message: `Training in one thread: the data-parallel workers did not start (${e instanceof Error ? e.message : String(e)}).` });
+    }
+  }
+  emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers });
 
   const checkpoint = async () => {
     const file = saveCheckpoint(paths.checkpoints, cfg, await trainer.exportState(), cfg.keepCheckpoints);
@@ -103,6 +121,9 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
       }
       appendJsonLine(paths.metrics, m);
       emit({ type: 'step', metrics: m, totalSteps: cfg.steps });
+      // A step on the wasm/cpu backends never waits for I/O, so without this the event loop would not run until
+      // training ends: stop and checkpoint requests (SIGINT, the engine's IPC messages) arrive as events.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (m.step % cfg.sampleEvery === 0) await previews();
       if (m.step % cfg.checkpointEvery === 0 || ctl.takeCheckpointRequest?.()) lastCheckpoint = await checkpoint();
     }

@@ -2,13 +2,15 @@
 // state (weights, EMA, moments, RNG streams, step) exportable so a resumed run continues exactly.
 import * as tf from '@tensorflow/tfjs-core';
 import { drawNoise } from '../jit/diffusion';
-import { TfDenoiser, trainingLoss } from '../jit/denoiser';
+import { TfDenoiser } from '../jit/denoiser';
 import { JiTNetwork } from '../jit/model';
 import { OfficialTensor, TensorMap, initParams, paramSpecs, paramsFromOfficial, paramsToOfficial } from '../jit/params';
 import { Rng, RngState } from '../jit/random';
 import { SamplerOptions, StepObserver, initialNoise, sample } from '../jit/sampler';
 import { AdamW } from './adamw';
 import type { Dataset } from './data/dataset';
+import { GradientPool } from './parallel';
+import { shardGradients, shardSize, splitShard } from './shard';
 import type { RunConfig } from './runConfig';
 import { LrSchedule, lrAt } from './schedule';
 
@@ -68,6 +70,7 @@ export class Trainer {
   private noiseRng: Rng;
   private readonly prefix = `trainer${++instances}/`;
   private readonly schedule: LrSchedule;
+  private pool: GradientPool | undefined;
 
   constructor(readonly cfg: RunConfig, readonly data: Dataset, state?: TrainerState) {
     if (data.imageSize !== cfg.model.inputSize) throw new Error(`The dataset has ${data.imageSize} px images but ${cfg.preset} needs ${cfg.model.inputSize} px.`);
@@ -114,6 +117,18 @@ export class Trainer {
     return lrAt(this.schedule, step);
   }
 
+  /**
+   * Uses `workers` extra threads for data-parallel gradients (see parallel.ts); 0 trains in this thread only.
+   * The batch is drawn here either way, so the run is the same up to float summation order.
+   */
+  async useWorkers(workers: number, backend: string): Promise<void> {
+    await this.pool?.dispose();
+    this.pool = undefined;
+    if (workers > 0) {
+      this.pool = await GradientPool.create(this.cfg, backend, this.params, this.trainable, Math.min(workers, this.cfg.batch - 1));
+    }
+  }
+
   /** One optimisation step. Throws TrainingDiverged (weights untouched) if the loss is not finite. */
   async trainStep(): Promise<StepMetrics> {
     const started = performance.now();
@@ -126,32 +141,38 @@ export class Trainer {
     const step = this.step + 1;
     const lr = this.lrAt(step);
 
-    let perImage: tf.Tensor1D | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const r = trainingLoss(this.net, this.params,
-        tf.tensor4d(batch.images, [B, C, S, S]), tf.tensor4d(noise.e, [B, C, S, S]),
-        tf.tensor1d(noise.t), tf.tensor1d(noise.labels, 'int32'), cfg.diffusion);
-      perImage = tf.keep(r.perImage);
-      return r.loss;
-    }, [...this.trainable.values()]);
-    const gradMap = new Map<string, tf.Tensor>();
-    for (const name of this.trainable.keys()) gradMap.set(name, grads[this.prefix + name]);
-    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...gradMap.values()].map((g) => tf.sum(tf.square(g))))));
-    // One read of the three scalars/vectors per step; the update waits for it so a NaN never reaches the weights.
-    const [lossArr, perArr, normArr] = await Promise.all([value.data(), perImage!.data(), gradNorm.data()]);
-    const loss = lossArr[0];
+    const shards = splitShard({ images: batch.images, e: noise.e, t: noise.t, labels: noise.labels }, 1 + (this.pool?.size ?? 0));
+    const remote = this.pool?.compute(shards.slice(1)); // workers start on their shards while this thread does shard 0
+    const own = shardGradients(this.net, this.params, this.trainable, this.prefix, shards[0], cfg.diffusion, [C, S, S]);
+    const others = remote ? await remote : [];
+    // Gradient of the batch-mean loss: shard gradients weighted by shard size.
+    const weights = shards.map((sh) => shardSize(sh) / B);
+    const grads = new Map<string, tf.Tensor>();
+    let j = 0;
+    for (const [name, g] of own.grads) {
+      const k = j++;
+      grads.set(name, others.length === 0 ? g : tf.tidy(() => tf.addN([tf.mul(g, weights[0]),
+        ...others.map((_, i) => tf.mul(tf.tensor(this.pool!.gradient(i, k), g.shape), weights[i + 1]))])));
+    }
+    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    // One read of the loss, per-image losses and the gradient norm per step; the update waits for it so a NaN never
+    // reaches the weights.
+    const [ownLoss, ownPer, normArr] = await Promise.all([own.loss.data(), own.perImage.data(), gradNorm.data()]);
+    const perImage = Float32Array.from([...ownPer, ...others.flatMap((o) => [...o.perImage])]);
+    const loss = others.reduce((acc, o, i) => acc + o.loss * weights[i + 1], ownLoss[0] * weights[0]);
     try {
       if (!Number.isFinite(loss)) throw new TrainingDiverged(step, loss);
-      this.opt.apply(gradMap, lr);
+      this.opt.apply(grads, lr);
       this.updateEma();
+      if (this.pool) await this.pool.publish(this.params);
     } finally {
-      tf.dispose([value, perImage!, gradNorm, ...Object.values(grads)]);
+      tf.dispose([own.loss, own.perImage, gradNorm, ...own.grads.values(), ...(others.length ? grads.values() : [])]);
     }
     this.step = step;
     this.imagesSeen += B;
     const elapsed = (performance.now() - started) / 1000;
     this.seconds += elapsed;
-    return { step, loss, lr, gradNorm: normArr[0], imagesPerSec: B / elapsed, seconds: this.seconds, imagesSeen: this.imagesSeen, lossByT: bucketLoss(noise.t, perArr as Float32Array) };
+    return { step, loss, lr, gradNorm: normArr[0], imagesPerSec: B / elapsed, seconds: this.seconds, imagesSeen: this.imagesSeen, lossByT: bucketLoss(noise.t, perImage) };
   }
 
   private updateEma(): void {
@@ -205,6 +226,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    void this.pool?.dispose();
     this.net.dispose();
     this.opt.dispose();
     tf.dispose([...this.params.values(), ...this.ema1.values(), ...this.ema2.values()]);
