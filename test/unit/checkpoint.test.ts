@@ -7,7 +7,10 @@ import * as path from 'path';
 import * as readline from 'readline';
 import { TMP_MARK } from '../../src/io/atomic';
 import { PINS_FILE, isPinned, loadCheckpoint, pinCheckpoint, readPins, saveCheckpoint, unpinCheckpoint } from '../../src/io/checkpoint';
+import { compareEmaWithOnline, compareSources, histogram, inspectFile, moduleTree, openTensorSource, patchFilters, slice2d, tensorStats } from '../../src/io/inspect';
 import { createRunDir, listCheckpoints, writeJson } from '../../src/io/runs';
+import { readSafetensors } from '../../src/io/safetensors';
+import { paramSpecs } from '../../src/jit/params';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { runTraining } from '../../src/train/loop';
 import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
@@ -146,6 +149,104 @@ describe('checkpoints', () => {
       assert.deepStrictEqual(steps(), [5, 6, 8]);
       assert.ok(!fs.existsSync(stale));
       assert.throws(() => readPins(dir), /pins\.json is not valid JSON; fix or delete it/);
+    });
+  });
+
+  describe('inspecting checkpoints', () => {
+    let early: string;
+    let late: string;
+    before(async () => {
+      const cfg = tinyConfig();
+      const dir = createRunDir(root, 'inspect').checkpoints;
+      const s1 = await train(cfg, 1);
+      early = saveCheckpoint(dir, cfg, s1, 5);
+      late = saveCheckpoint(dir, cfg, await train(cfg, 2, s1), 5);
+    });
+
+    it('summarises every tensor with the documented statistics', async () => {
+      const report = await inspectFile(late);
+      assert.strictEqual(report.format, 'safetensors');
+      assert.strictEqual(report.metadata.step, '3');
+      const { tensors } = readSafetensors(late);
+      assert.deepStrictEqual(report.tensors.map((t) => t.name), [...tensors.keys()]);
+      const qkv = report.tensors.find((t) => t.name === 'ema2.net.blocks.1.attn.qkv.weight')!;
+      const data = tensors.get(qkv.name)!.data;
+      let sum = 0;
+      let sq = 0;
+      for (const x of data) {
+        sum += x;
+        sq += x * x;
+      }
+      const mean = sum / data.length;
+      assert.ok(Math.abs(qkv.mean - mean) < 1e-12);
+      assert.ok(Math.abs(qkv.l2 - Math.sqrt(sq)) < 1e-9);
+      assert.ok(Math.abs(qkv.std - Math.sqrt(sq / data.length - mean * mean)) < 1e-6);
+      assert.strictEqual(qkv.min, Math.min(...data));
+      assert.strictEqual(qkv.max, Math.max(...data));
+      assert.strictEqual(qkv.nan + qkv.inf, 0);
+    });
+
+    it('counts NaN and Inf apart from the finite statistics, and bins every finite value', () => {
+      const d = Float32Array.from([1, NaN, 3, Infinity, -Infinity, 2, 2]);
+      const s = tensorStats(d);
+      assert.deepStrictEqual({ ...s }, { count: 4, min: 1, max: 3, mean: 2, std: Math.sqrt(0.5), l2: Math.sqrt(18), nan: 1, inf: 2 });
+      const h = histogram(d, 4);
+      assert.deepStrictEqual(h, { lo: 1, hi: 3, counts: [1, 0, 2, 1] });
+      assert.deepStrictEqual(histogram(Float32Array.from([5, 5]), 2), { lo: 4.5, hi: 5.5, counts: [0, 2] });
+    });
+
+    it('groups tensors by module with totals, and cuts 2-D slices and patch filters', async () => {
+      const src = await openTensorSource(late);
+      try {
+        const tree = moduleTree(src.tensors);
+        assert.strictEqual(tree.params, src.tensors.reduce((a, t) => a + t.numel, 0));
+        const net = tree.children.find((c) => c.name === 'net')!;
+        const block1 = net.children.find((c) => c.name === 'blocks')!.children.find((c) => c.name === '1')!;
+        assert.strictEqual(block1.path, 'net.blocks.1');
+        assert.strictEqual(block1.params, src.tensors.filter((t) => t.name.startsWith('net.blocks.1.')).reduce((a, t) => a + t.numel, 0));
+        const qkv = await src.read('net.blocks.0.attn.qkv.weight'); // [96, 32]
+        const sl = slice2d(qkv, [96, 32], 1, 0);
+        assert.deepStrictEqual([sl.rows, sl.cols], [32, 96]);
+        assert.strictEqual(sl.values[5 * 96 + 7], qkv[7 * 32 + 5]);
+        const proj1 = await src.read('net.x_embedder.proj1.weight'); // [8, 3, 4, 4]
+        const one = slice2d(proj1, [8, 3, 4, 4], 2, 3, [6, 1]);
+        assert.strictEqual(one.values[2 * 4 + 3], proj1[((6 * 3 + 1) * 4 + 2) * 4 + 3]);
+        const tiles = patchFilters(proj1, [8, 3, 4, 4]);
+        assert.deepStrictEqual([tiles.count, tiles.size, tiles.channels, tiles.pixels.length], [8, 4, 3, 8 * 48]);
+        assert.ok(tiles.pixels.every((p) => p >= 0 && p <= 1));
+        assert.ok(tiles.pixels.some((p) => p === 0 || p === 1), 'each tile spans the full range around 0.5');
+      } finally {
+        src.close();
+      }
+    });
+
+    it('compares two checkpoints and EMA against online weights by ||dW|| / ||W||', async () => {
+      const a = await openTensorSource(early);
+      const b = await openTensorSource(late);
+      try {
+        const cmp = await compareSources(a, b);
+        assert.strictEqual(cmp.pairs.length, a.tensors.length);
+        assert.deepStrictEqual([cmp.onlyInReference, cmp.onlyInOther, cmp.shapeMismatches], [[], [], []]);
+        const pos = cmp.pairs.find((p) => p.name === 'net.pos_embed')!;
+        assert.strictEqual(pos.relChange, 0, 'the frozen sin-cos table does not change');
+        const w = await a.read('net.final_layer.linear.weight');
+        const w2 = await b.read('net.final_layer.linear.weight');
+        let dd = 0;
+        let ww = 0;
+        for (let i = 0; i < w.length; i++) {
+          dd += (w2[i] - w[i]) ** 2;
+          ww += w[i] ** 2;
+        }
+        const pair = cmp.pairs.find((p) => p.name === 'net.final_layer.linear.weight')!;
+        assert.strictEqual(pair.relChange, Math.sqrt(dd) / Math.sqrt(ww));
+        assert.strictEqual(pair.histogram.counts.reduce((x, y) => x + y, 0), w.length);
+        const ema = await compareEmaWithOnline(b, 'ema2');
+        assert.strictEqual(ema.pairs.length, paramSpecs(tinyConfig().model).length);
+        assert.ok(ema.pairs.every((p) => p.other === `ema2.${p.name}`));
+      } finally {
+        a.close();
+        b.close();
+      }
     });
   });
 

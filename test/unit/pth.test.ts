@@ -364,6 +364,20 @@ describe('official PyTorch checkpoints (.pth)', () => {
     assert.deepStrictEqual(first.shape, [1, 16, 64]);
     assert.ok(Math.abs(first.mean * 1024 - expected.model['net.pos_embed'].sum) < 1e-6);
   });
+
+  it('jit import and jit export convert from the command line', () => {
+    const ck = path.join(dir, 'cli-import.safetensors');
+    const imported = jit('import', OFFICIAL, '--out', ck, '--in-context-start', '2');
+    assert.strictEqual(imported.status, 0, imported.stderr);
+    assert.match(imported.stdout, /^imported jit-tiny-a-official\.pth \(epoch 2\) at step 2: JiT-golden, 32 px, patch 8, depth 4, hidden 64, 10 classes$/m);
+    assert.strictEqual(loadCheckpoint(ck).config.model.inContextStart, 2);
+    const out = path.join(dir, 'cli-export.safetensors');
+    const exported = jit('export', ck, '--ema', 'ema2', '--out', out);
+    assert.strictEqual(exported.status, 0, exported.stderr);
+    const back = readSafetensors(out).tensors;
+    assert.deepStrictEqual([...back.keys()], Object.keys(expected.model_ema2));
+    for (const [name, e] of Object.entries(expected.model_ema2)) closeTo(back.get(name)!.data, e.sum, `exported ${name}`);
+  });
 });
 
 describe('restricted unpickler', () => {
