@@ -119,31 +119,42 @@ export async function sample(
       const tNext = ts[i + 1];
       const dt = tNext - t;
       const heun = o.method === 'heun' && i < o.steps - 1;
-      const v = await guidedVelocity(z, t);
-      let vNext: tf.Tensor4D | undefined;
-      let zNext: tf.Tensor4D;
-      if (heun) {
-        const zEuler = tf.tidy(() => tf.add(z, tf.mul(dt, v)) as tf.Tensor4D);
-        vNext = await guidedVelocity(zEuler, tNext);
-        zEuler.dispose();
-        const vn = vNext;
-        zNext = tf.tidy(() => tf.add(z, tf.mul(dt, tf.mul(0.5, tf.add(v, vn)))) as tf.Tensor4D);
-      } else {
-        zNext = tf.tidy(() => tf.add(z, tf.mul(dt, v)) as tf.Tensor4D);
+      // Every tensor of the step is released in `finally`, also when the denoiser, the observer or a cancel throws.
+      const step: tf.Tensor[] = [];
+      let zNext: tf.Tensor4D | undefined;
+      try {
+        const v = await guidedVelocity(z, t);
+        step.push(v);
+        let vNext: tf.Tensor4D | undefined;
+        if (heun) {
+          const zEuler = tf.tidy(() => tf.add(z, tf.mul(dt, v)) as tf.Tensor4D);
+          step.push(zEuler);
+          vNext = await guidedVelocity(zEuler, tNext);
+          step.push(vNext);
+          const vn = vNext;
+          zNext = tf.tidy(() => tf.add(z, tf.mul(dt, tf.mul(0.5, tf.add(v, vn)))) as tf.Tensor4D);
+        } else {
+          zNext = tf.tidy(() => tf.add(z, tf.mul(dt, v)) as tf.Tensor4D);
+        }
+        if (observer) {
+          const xPred = tf.tidy(() => tf.add(z, tf.mul(Math.max(1 - t, o.tEps), v)));
+          step.push(xPred);
+          await observer({
+            step: i, t, tNext, method: heun ? 'heun' : 'euler', cfgActive: guidanceAt(t, o) !== 1,
+            z: (await z.data()) as Float32Array,
+            xPred: (await xPred.data()) as Float32Array,
+            v: (await v.data()) as Float32Array,
+            vNext: vNext ? ((await vNext.data()) as Float32Array) : undefined,
+            zNext: (await zNext.data()) as Float32Array,
+          });
+        }
+      } catch (e) {
+        zNext?.dispose();
+        throw e;
+      } finally {
+        tf.dispose(step);
       }
-      if (observer) {
-        const xPred = tf.tidy(() => tf.add(z, tf.mul(Math.max(1 - t, o.tEps), v)));
-        await observer({
-          step: i, t, tNext, method: heun ? 'heun' : 'euler', cfgActive: guidanceAt(t, o) !== 1,
-          z: (await z.data()) as Float32Array,
-          xPred: (await xPred.data()) as Float32Array,
-          v: (await v.data()) as Float32Array,
-          vNext: vNext ? ((await vNext.data()) as Float32Array) : undefined,
-          zNext: (await zNext.data()) as Float32Array,
-        });
-        xPred.dispose();
-      }
-      tf.dispose([v, vNext, z].filter((x): x is tf.Tensor4D => !!x));
+      z.dispose();
       z = zNext;
     }
     return (await z.data()) as Float32Array;

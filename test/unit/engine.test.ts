@@ -94,6 +94,26 @@ describe('sampler', () => {
   });
 });
 
+describe('sampler failures', () => {
+  before(useWasm);
+
+  it('releases every tensor when the observer throws or the run is cancelled', async () => {
+    const z0 = tf.tensor4d(initialNoise(new Rng(4), 2 * 3 * 8 * 8, 1), [2, 3, 8, 8]);
+    const opts = { steps: 5, method: 'heun' as const, cfgScale: 2, intervalMin: 0.1, intervalMax: 1, tEps: 0.05, numClasses: 1 };
+    const before = tf.memory().numTensors;
+    await assert.rejects(sample(new GaussianPosterior(0, 1), z0, new Int32Array(2), opts, (r) => {
+      if (r.step === 2) throw new Error('observer failed');
+    }), /observer failed/);
+    assert.strictEqual(tf.memory().numTensors, before);
+    const ctl = new AbortController();
+    await assert.rejects(sample(new GaussianPosterior(0, 1), z0, new Int32Array(2), opts, (r) => {
+      if (r.step === 1) ctl.abort();
+    }, ctl.signal), /cancelled/);
+    assert.strictEqual(tf.memory().numTensors, before);
+    z0.dispose();
+  });
+});
+
 describe('model', () => {
   before(useWasm);
 
