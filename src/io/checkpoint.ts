@@ -9,6 +9,7 @@ import type { RunConfig } from '../train/runConfig';
 import type { TrainerState, WeightsChoice } from '../train/trainer';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic';
 import { RUN_FILE, listCheckpoints, writeJson } from './runs';
+import { isZipFile } from './pth';
 import { TensorToWrite, encodeSafetensors, readSafetensors } from './safetensors';
 
 export const CHECKPOINT_FORMAT = 'jit-explorer-checkpoint/1';
@@ -133,13 +134,21 @@ function section(tensors: Map<string, OfficialTensor>, prefix: string): Map<stri
   return m;
 }
 
+/** Reads a safetensors file; a PyTorch checkpoint given instead is pointed to `jit import`. */
+function readCheckpointFile(file: string): ReturnType<typeof readSafetensors> {
+  if (fs.existsSync(file) && fs.statSync(file).isFile() && isZipFile(file)) {
+    throw new Error(`${path.basename(file)} is a PyTorch checkpoint; convert it first with: jit import ${path.basename(file)} --out <folder>`);
+  }
+  return readSafetensors(file);
+}
+
 /**
  * Reads a checkpoint written by this project (run configuration and training state included). Every section is
  * checked against the model it is for (`expected`, else the configuration stored in the file); the first missing or
  * mismatching tensor is named in the error.
  */
 export function loadCheckpoint(file: string, expected?: JiTConfig): LoadedCheckpoint {
-  const { metadata, tensors } = readSafetensors(file);
+  const { metadata, tensors } = readCheckpointFile(file);
   if (metadata.format !== CHECKPOINT_FORMAT || !metadata.config || !metadata.state) {
     throw new Error(`${path.basename(file)} holds no JiT Explorer training state (only weights?); it can be sampled or inspected but not resumed.`);
   }
@@ -202,7 +211,7 @@ export function runModelConfig(runDir: string): JiTConfig | undefined {
 
 /** Weights for sampling: the chosen copy of any checkpoint of this project, or a bare `net.*` state dict. */
 export function loadWeights(file: string, which: WeightsChoice, configHint?: JiTConfig): { model: JiTConfig; weights: Map<string, OfficialTensor>; step?: number; run?: RunConfig } {
-  const { metadata, tensors } = readSafetensors(file);
+  const { metadata, tensors } = readCheckpointFile(file);
   let run: RunConfig | undefined;
   if (metadata.config) {
     try {

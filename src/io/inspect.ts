@@ -4,7 +4,7 @@
 // two checkpoints or between an EMA copy and the online weights.
 import * as fs from 'fs';
 import * as path from 'path';
-import { PthArchive, splitTree } from './pth';
+import { PthArchive, isZipFile, splitTree } from './pth';
 import type { TorchTensor } from './pickle';
 import { DTYPE_BYTES, DType, readHeader, readTensorBytes, toFloat32 } from './safetensors';
 
@@ -35,24 +35,13 @@ function entryOf(name: string, dtype: DType, shape: number[]): TensorEntry {
   return { name, dtype, shape, numel, bytes: numel * DTYPE_BYTES[dtype] };
 }
 
-/** True if the file starts like a zip archive (what torch.save writes). */
-function looksLikeZip(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    return fs.readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5) && (b[3] === 4 || b[3] === 6);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 const PYTORCH_EXTENSIONS = new Set(['.pth', '.pt', '.bin', '.ckpt', '.tar']);
 
 /** Opens a .safetensors or PyTorch checkpoint; the format is told by its first bytes, not its name. */
 export async function openTensorSource(file: string): Promise<TensorSource> {
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist.`);
   if (!fs.statSync(file).isFile()) throw new Error(`${file} is not a file.`);
-  if (looksLikeZip(file) || PYTORCH_EXTENSIONS.has(path.extname(file).toLowerCase())) return openPth(file);
+  if (isZipFile(file) || PYTORCH_EXTENSIONS.has(path.extname(file).toLowerCase())) return openPth(file);
   return openSafetensors(file);
 }
 

@@ -31,7 +31,6 @@ interface ZipFile {
 interface Yauzl {
   openPromise(file: string, options: { lazyEntries: boolean; autoClose: boolean; strictFileNames: boolean; validateEntrySizes: boolean }): Promise<ZipFile>;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const yauzl: Yauzl = require('yauzl');
 
 /** data.pkl of a state-dict checkpoint is kilobytes to a few megabytes; anything near this is not a checkpoint. */
@@ -65,6 +64,17 @@ async function readStream(stream: NodeJS.ReadableStream, size: number, what: str
   }
   if (off !== size) throw new PthError(`${what} holds ${off} bytes instead of ${size}.`);
   return out;
+}
+
+/** True if the file starts like a zip archive (what torch.save writes since torch 1.6). */
+export function isZipFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    return fs.readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5) && (b[3] === 4 || b[3] === 6);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Explains why a file that is not a zip cannot be read. */
@@ -267,7 +277,7 @@ export function splitTree(root: PickleValue): { tensors: NamedTorchTensor[]; met
   const onPath = new Set<object>();
   const walk = (v: PickleValue, name: string, depth: number) => {
     if (v instanceof TorchTensor) {
-      tensors.push({ name, tensor: v });
+      tensors.push({ name: name || 'tensor', tensor: v });
       return;
     }
     if (!containsTensor(v, depth) || depth > MAX_DEPTH || onPath.has(v as object)) {
@@ -301,9 +311,4 @@ export function toPlain(v: PickleValue, depth = 0, onPath = new Set<object>()): 
   } finally {
     onPath.delete(v);
   }
-}
-
-/** The dtype and element size of a tensor found in a checkpoint (for listings). */
-export function tensorByteLength(t: TorchTensor): number {
-  return t.numel * DTYPE_BYTES[t.dtype];
 }

@@ -315,6 +315,7 @@ describe('official PyTorch checkpoints (.pth)', () => {
   });
 
   it('imports into a run folder that samples, resumes, and exports back to exactly the official state dict', async () => {
+    assert.throws(() => loadCheckpoint(OFFICIAL), /jit-tiny-a-official\.pth is a PyTorch checkpoint; convert it first with: jit import jit-tiny-a-official\.pth --out <folder>/);
     const runDir = path.join(dir, 'imported-run');
     const r = await importPth(OFFICIAL, runDir, { inContextStart: 2 });
     assert.strictEqual(r.file, path.join(runDir, 'checkpoints', 'step-2.safetensors'));
