@@ -1,0 +1,88 @@
+// What a run folder says about itself (run.json), turned into what the views show. No vscode import.
+import * as fs from 'fs';
+import * as path from 'path';
+import { discoverRuns, runPaths } from '../io/runs';
+import type { RunConfig } from '../train/runConfig';
+import type { RunChoice, RunView } from '../../webview/shared/protocol';
+
+export interface RunFile {
+  name?: string;
+  preset?: string;
+  created?: string;
+  backend?: string;
+  dataset?: string;
+  classNames?: string[];
+  config?: RunConfig;
+}
+
+export function readRunFile(runDir: string): RunFile | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(runPaths(runDir).runFile, 'utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? (v as RunFile) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const fmt = (x: unknown) => (typeof x === 'number' ? (Math.abs(x) > 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : String(x)) : typeof x === 'string' ? x : '—');
+
+export function configRows(c: RunConfig | undefined): [string, string][] {
+  if (!c || typeof c !== 'object') return [['Configuration', 'run.json is missing or unreadable']];
+  // run.json comes from disk: any part may be missing (an older or hand-edited file), so every field is optional here.
+  const m: Partial<RunConfig['model']> = c.model ?? {};
+  const d: Partial<RunConfig['diffusion']> = c.diffusion ?? {};
+  const data = c.data as RunConfig['data'] | undefined;
+  return [
+    ['Preset', fmt(c.preset)],
+    ['Model', `${fmt(m.inputSize)} px, patch ${fmt(m.patchSize)}, depth ${fmt(m.depth)}, hidden ${fmt(m.hiddenSize)}, ${fmt(m.numHeads)} heads, bottleneck ${fmt(m.bottleneckDim)}`],
+    ['Classes', `${fmt(m.numClasses)}, ${fmt(m.inContextLen)} in-context tokens from block ${fmt(m.inContextStart)}`],
+    ['Data', data?.kind === 'folder' ? `${data.dir}${data.hflip ? ' (random flips)' : ''}` : data?.kind === 'builtin' ? 'built-in shapes' : '—'],
+    ['Steps', fmt(c.steps)],
+    ['Batch', fmt(c.batch)],
+    ['Learning rate', `${fmt(c.lr)} (${fmt(c.schedule)}, ${fmt(c.warmupSteps)} warmup steps)`],
+    ['Weight decay', fmt(c.weightDecay)],
+    ['EMA decays', `${fmt(c.emaDecay1)}, ${fmt(c.emaDecay2)}`],
+    ['Prediction target', `${fmt(d.target)} (v-loss)`],
+    ['t sampling', `logit-normal(${fmt(d.pMean)}, ${fmt(d.pStd)}), noise scale ${fmt(d.noiseScale)}`],
+    ['Seed', fmt(c.seed)],
+    ['Samples / checkpoints', `every ${fmt(c.sampleEvery)} / ${fmt(c.checkpointEvery)} steps (keep ${fmt(c.keepCheckpoints)})`],
+  ];
+}
+
+export function runView(runDir: string, devices?: string): RunView {
+  const f = readRunFile(runDir);
+  const c = f?.config;
+  return {
+    id: path.basename(runDir),
+    preset: String(f?.preset ?? c?.preset ?? 'unknown preset'),
+    dataset: String(f?.dataset ?? '—'),
+    created: String(f?.created ?? ''),
+    backend: String(f?.backend ?? '—'),
+    devices: devices ?? '—',
+    config: configRows(c),
+    totalSteps: typeof c?.steps === 'number' ? c.steps : 0,
+    pMean: typeof c?.diffusion?.pMean === 'number' ? c.diffusion.pMean : -0.8,
+    pStd: typeof c?.diffusion?.pStd === 'number' && c.diffusion.pStd > 0 ? c.diffusion.pStd : 0.8,
+  };
+}
+
+export function runChoices(root: string | undefined): RunChoice[] {
+  if (!root) return [];
+  return discoverRuns(root).map((r) => ({
+    id: r.name,
+    preset: String((r.run as RunFile | undefined)?.preset ?? '?'),
+    steps: Number((r.run as RunFile | undefined)?.config?.steps ?? 0),
+  }));
+}
+
+/** A run folder under `root` by its id (folder name), refusing anything that is not one of its runs. */
+export function runDirById(root: string | undefined, id: string): string | undefined {
+  if (!root || !/^[^\\/]+$/.test(id) || id === '.' || id === '..') return undefined;
+  const dir = path.join(root, id);
+  return fs.existsSync(runPaths(dir).runFile) ? dir : undefined;
+}
+
+/** Class names of a run, for labelling samples. */
+export function classNames(runDir: string): string[] {
+  return readRunFile(runDir)?.classNames ?? [];
+}

@@ -1,0 +1,98 @@
+// Messages between the extension host and the webviews (dashboard panel, sample gallery view). Shared by both
+// sides; no vscode and no DOM types here. Every string the host takes from files is plain data: the webviews
+// put it in the page with textContent/attributes, never as HTML.
+import type { ColumnPack } from './columns';
+
+/** Metric columns of a run, one row per logged step: see METRIC_COLUMNS. NaN marks a missing value. */
+export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen'] as const;
+export const T_BUCKETS = 10;
+/** lossByT0 ... lossByT9: mean v-loss of the batch's images whose t fell in [b/10, (b+1)/10). */
+export const lossByTColumn = (b: number) => `lossByT${b}`;
+
+export type RunState = 'training' | 'stopping' | 'completed' | 'stopped' | 'diverged' | 'crashed' | 'idle';
+
+export interface RunStatus {
+  state: RunState;
+  step: number;
+  totalSteps: number;
+  /** Seconds left at the current speed (training only). */
+  etaSeconds?: number;
+  message?: string;
+}
+
+export interface RunView {
+  /** The run folder's name (also its id among the runs). */
+  id: string;
+  preset: string;
+  dataset: string;
+  created: string;
+  backend: string;
+  devices: string;
+  /** Rows of the configuration table: [label, value]. */
+  config: [string, string][];
+  totalSteps: number;
+  pMean: number;
+  pStd: number;
+}
+
+export interface SampleView {
+  uri: string;
+  step: number;
+  caption: string;
+}
+
+export interface RunChoice {
+  id: string;
+  preset: string;
+  steps: number;
+}
+
+export type ToDashboard =
+  /** Everything about the run shown (sent on open, on restore, and when the series is rewound by a resume). */
+  | { type: 'run'; runDir: string; run: RunView; series: ColumnPack; status: RunStatus; sample?: SampleView; runs: RunChoice[] }
+  /** The logit-normal density of training t: columns 't' and 'density' (computed by the engine). */
+  | { type: 'density'; density: ColumnPack }
+  | { type: 'append'; series: ColumnPack }
+  | { type: 'status'; status: RunStatus }
+  | { type: 'sample'; sample: SampleView }
+  | { type: 'runs'; runs: RunChoice[] }
+  | { type: 'overlay'; id: string; series: ColumnPack }
+  | { type: 'error'; message: string };
+
+export type FromDashboard =
+  | { type: 'ready' }
+  | { type: 'overlay'; id: string }
+  | { type: 'stop' }
+  | { type: 'saveCheckpoint' }
+  | { type: 'openSample' };
+
+/** What the dashboard keeps with vscode.setState (restored after hide/show and window reload). */
+export interface DashboardState {
+  runDir: string;
+  smoothing: number;
+  logScale: boolean;
+  xAxis: XAxis;
+  overlays: string[];
+}
+
+export type XAxis = 'step' | 'imagesSeen' | 'seconds';
+
+export interface GalleryImages {
+  /** uint8 [n, size, size, 3] HWC RGB. */
+  buffer: ArrayBuffer;
+  n: number;
+  size: number;
+  labels: string[];
+}
+
+export type ToGallery =
+  | { type: 'run'; id: string; grids: { step: number; uri: string }[]; caption: string }
+  | { type: 'empty'; message: string }
+  | { type: 'samples'; id: string; images: GalleryImages; caption: string };
+
+export type FromGallery = { type: 'ready' } | { type: 'openGrid'; step: number } | { type: 'sample' };
+
+export interface GalleryState {
+  runId?: string;
+  step?: number;
+}
