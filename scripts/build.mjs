@@ -11,7 +11,8 @@ const production = process.argv.includes('--production');
 
 // Native or huge packages stay in node_modules: sharp (libvips binaries), the optional TensorFlow native
 // backends (installed by the user), vscode (provided by the host).
-const external = ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node'];
+// tsx is only resolved when running from source (tests), never from a bundle.
+const external = ['vscode', 'sharp', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'tsx/cjs'];
 
 const entries = [
   { in: 'src/cli/main.ts', out: 'cli' },
