@@ -42,6 +42,9 @@ export interface ForwardBench {
   seconds: number;
   passesPerSecond: number;
   imagesPerSecond: number;
+  /** Fastest and median single pass in milliseconds (on a shared CPU the fastest shows what the engine can do). */
+  bestPassMs: number;
+  medianPassMs: number;
 }
 
 /**
@@ -82,16 +85,22 @@ export async function benchForward(engine: BenchEngine, cfg: JiTConfig, batch: n
   try {
     await pass();
     await pass();
-    let passes = 0;
+    const durations: number[] = [];
     const start = performance.now();
     let elapsed = 0;
     while (elapsed < seconds * 1000) {
+      const before = performance.now();
       await pass();
-      passes++;
+      durations.push(performance.now() - before);
       elapsed = performance.now() - start;
     }
+    const passes = durations.length;
     const s = elapsed / 1000;
-    return { engine, description, batch, passes, seconds: s, passesPerSecond: passes / s, imagesPerSecond: (passes * batch) / s };
+    durations.sort((a, b) => a - b);
+    return {
+      engine, description, batch, passes, seconds: s, passesPerSecond: passes / s, imagesPerSecond: (passes * batch) / s,
+      bestPassMs: durations[0], medianPassMs: durations[Math.floor(passes / 2)],
+    };
   } finally {
     await release();
   }
