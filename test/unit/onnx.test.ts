@@ -10,7 +10,7 @@ import { TfDenoiser } from '../../src/jit/denoiser';
 import { JiTNetwork } from '../../src/jit/model';
 import { OfficialTensor, paramsFromOfficial } from '../../src/jit/params';
 import { StepRecord, sample } from '../../src/jit/sampler';
-import { randomInputs, randomOfficialWeights } from '../../src/onnx/bench';
+import { benchForward, randomInputs, randomOfficialWeights } from '../../src/onnx/bench';
 import { OnnxDenoiser } from '../../src/onnx/denoiser';
 import { onnxGoldenHooks } from '../../src/onnx/golden';
 import { buildJiTModel } from '../../src/onnx/graph';
@@ -294,6 +294,19 @@ describe('ONNX Runtime engine', function () {
       assert.deepStrictEqual(r.images, viaTf.images);
       await assert.rejects(sampleFromCheckpoint(request({ engine: 'onnx', onnx: { loader: notTheOnnxRuntime } })), /could not be loaded/);
     });
+  });
+
+  it('benchmarks forward passes on both engines with the same setup', async () => {
+    const cfg = others[1].cfg;
+    const onnx = await benchForward('onnx', cfg, 4, 0.05, { threads: 1 });
+    const tfjs = await benchForward('tfjs', cfg, 4, 0.05);
+    assert.match(onnx.description, /^ONNX Runtime, cpu execution provider, 1 thread$/);
+    assert.strictEqual(tfjs.description, 'TensorFlow.js, wasm backend');
+    for (const r of [onnx, tfjs]) {
+      assert.ok(r.passes >= 1 && r.bestPassMs <= r.medianPassMs, JSON.stringify(r));
+      assert.ok(Math.abs(r.imagesPerSecond - r.passesPerSecond * 4) <= 1e-9 * r.imagesPerSecond);
+    }
+    await assert.rejects(benchForward('onnx', cfg, 0, 1), /batch must be a positive whole number/);
   });
 
   it('disposes sessions the cache evicts once nobody uses them', async () => {
