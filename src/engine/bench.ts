@@ -6,6 +6,7 @@ import { createShapesDataset } from '../train/data/shapes';
 import { resolveRunConfig } from '../train/runConfig';
 import { Trainer } from '../train/trainer';
 import { backendInfo } from './backend';
+import { ForwardBench, benchForward } from '../onnx/bench';
 
 export interface PresetBench {
   preset: string;
@@ -17,6 +18,11 @@ export interface PresetBench {
   heun50Batch16Seconds: number;
   peakRssMb: number;
   tensorsLeaked: number;
+  /**
+   * Sampling engines side by side: forward passes per second of a batch of 32, i.e. 16 images with the
+   * conditional and unconditional CFG branches together, on TF.js (the backend above) and on ONNX Runtime.
+   */
+  samplingEngines: { engine: string; description: string; passesPerSecond: number; imagesPerSecond: number; bestPassMs: number }[];
 }
 
 export interface BenchResult {
@@ -110,6 +116,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const evals = 2 * (o.sampleSteps - 1) + 1;
     const leaked = tf.memory().numTensors - tensorsBefore;
     trainer.dispose();
+    const samplingEngines: PresetBench['samplingEngines'] = [];
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      o.onProgress?.(`forward passes of ${p.preset} at batch 32 on ${engine}`);
+      try {
+        const r: ForwardBench = await benchForward(engine, cfg.model, o.smoke ? 2 : 32, o.smoke ? 0.2 : 5);
+        samplingEngines.push({ engine, description: r.description, passesPerSecond: r.passesPerSecond, imagesPerSecond: r.imagesPerSecond, bestPassMs: r.bestPassMs });
+      } catch (e) {
+        o.onProgress?.(`${engine} is not available: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     const flops = trainFlopsPerImage(cfg.model);
     presets.push({
       preset: p.preset,
@@ -121,6 +137,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       heun50Batch16Seconds: heunSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       tensorsLeaked: leaked,
+      samplingEngines,
     });
   }
   return { backend: info.backend, devices: info.devices, matmulGflops: gflops, presets, settings: { repetitions: o.repetitions, trainSteps: o.trainSteps, smoke: o.smoke } };

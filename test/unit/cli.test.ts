@@ -73,6 +73,7 @@ describe('jit CLI', function () {
       assert.ok(k in j.presets[0], k);
     }
     assert.strictEqual(j.presets[0].tensorsLeaked, 0);
+    assert.deepStrictEqual(j.presets[0].samplingEngines.map((e: { engine: string }) => e.engine), ['tfjs', 'onnx']);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
