@@ -73,7 +73,7 @@ peer.handle('train', async (params, ctx) => {
   training = state;
   try {
     await ensureBackend();
-    const run = runTraining({ ...params, backend: backendInfo()?.backend }, {
+    const run = runTraining({ ...params, workers: params.workers ?? 'auto', backend: backendInfo()?.backend }, {
       signal: controller.signal,
       takeCheckpointRequest: () => {
         const wanted = state.checkpointWanted;

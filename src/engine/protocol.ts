@@ -38,6 +38,8 @@ export interface TrainParams {
   /** Resume from this checkpoint of an existing run. */
   resumeFrom?: string;
   untilStep?: number;
+  /** Extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
+  workers?: number | 'auto';
 }
 
 export interface TrainOutcome {

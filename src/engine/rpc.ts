@@ -245,9 +245,18 @@ export function childTransport(child: ChildProcess): Transport {
     },
     onMessage: (l) => child.on('message', (m) => l(m as RpcMessage)),
     onClose: (l) => {
-      child.once('exit', (code, signal) => l(signal ? `the engine process was ended by ${signal}` : `the engine process exited with code ${code}`));
-      child.once('disconnect', () => l('the engine process disconnected'));
-      child.once('error', (e) => l(`the engine process failed (${e.message})`));
+      // The channel usually closes just before the exit is reported; wait a moment for the exit, whose code or
+      // signal says more than "disconnected".
+      let reported = false;
+      const report = (reason: string) => {
+        if (!reported) {
+          reported = true;
+          l(reason);
+        }
+      };
+      child.once('exit', (code, signal) => report(signal ? `the engine process was ended by ${signal}` : `the engine process exited with code ${code}`));
+      child.once('disconnect', () => setTimeout(() => report('the engine process disconnected'), 1_000).unref());
+      child.once('error', (e) => report(`the engine process failed (${e.message})`));
     },
   };
 }

@@ -17,7 +17,6 @@ import * as path from 'path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   CodeServer,
-  DEFAULT_SETTINGS,
   REPO_ROOT,
   SCREENSHOT_DIR,
   codeServerInstalled,
@@ -33,7 +32,6 @@ import {
   sleep,
   startCodeServer,
   waitForNotification,
-  writeUserSettings,
 } from './harness';
 
 const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
@@ -71,7 +69,26 @@ async function quickInput(page: Page, text: string | undefined, what: string): P
   await input.press('Enter');
 }
 
+/** Picks a colour theme in "Preferences: Color Theme" by its label (e.g. "Light Modern"). */
+async function setColorTheme(page: Page, label: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  await widget.locator('.quick-input-box input').fill(label);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await widget.locator('.quick-input-box input').press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+/** Hides the notification toasts (they stay in the notification centre) so screenshots show the views. */
+async function hideToasts(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Hide Notifications').catch(() => page.keyboard.press('Escape'));
+  await sleep(1500); // charts redraw after a resize or theme change
+}
+
 describe('JiT Explorer in a real VS Code', function () {
+  // Training on two shared cores is slow; this suite must not depend on the runner's default timeout.
+  this.timeout(900_000);
   const bin = defaultCodeServerBin();
   let tmp = '';
   let dirs = { extensionsDir: '', userDataDir: '' };
@@ -163,20 +180,22 @@ describe('JiT Explorer in a real VS Code', function () {
     await frame.locator(`.compare input[value="${other}"]`).check();
     await until('the overlay series', async () => ((await frame.locator('#loss-chart .u-legend').innerText()).includes(other) ? true : undefined), 30_000);
 
+    await frame.evaluate('window.scrollTo(0, 0)');
+
     await runCommand(page, 'JiT: Focus on Runs View');
-    await sleep(1500);
+    await hideToasts(page);
     await screenshot(page, 'dashboard-dark');
-    for (const [theme, cls, name] of [['Default Light Modern', 'vscode-light', 'dashboard-light'], ['Default High Contrast', 'vscode-high-contrast', 'dashboard-high-contrast']]) {
-      writeUserSettings(dirs.userDataDir, { ...SETTINGS, 'workbench.colorTheme': theme });
+    for (const [theme, cls, name] of [['Light Modern', 'vscode-light', 'dashboard-light'], ['Dark High Contrast', 'vscode-high-contrast', 'dashboard-high-contrast']]) {
+      await setColorTheme(page, theme);
       frame = await findFrame(page, `body.${cls} #loss-chart`, 60_000);
-      await sleep(1500);
+      await hideToasts(page);
       await screenshot(page, name);
     }
-    writeUserSettings(dirs.userDataDir, { ...SETTINGS, 'workbench.colorTheme': DEFAULT_SETTINGS['workbench.colorTheme'] });
+    await setColorTheme(page, 'Dark Modern');
     await findFrame(page, 'body.vscode-dark #loss-chart', 60_000);
-    // A narrow editor: the cards stack in one column and stay readable.
+    // A narrow window: the cards stack in one column and stay readable.
     await page.setViewportSize({ width: 760, height: 900 });
-    await sleep(1500);
+    await hideToasts(page);
     await screenshot(page, 'dashboard-narrow');
     await page.setViewportSize({ width: 1440, height: 900 });
   });
@@ -195,6 +214,20 @@ describe('JiT Explorer in a real VS Code', function () {
     if ((await runRow.getAttribute('aria-expanded')) !== 'true') await runRow.click();
     await tree.locator('.monaco-list-row', { hasText: ck }).first().waitFor({ state: 'visible', timeout: 30_000 });
     await screenshot(page, 'runs-tree');
+  });
+
+  it('"JiT: Sample" draws new images into the Sample Gallery with their class labels', async function () {
+    await runCommand(page, 'JiT: Sample');
+    await quickInput(page, undefined, 'Sample — from which checkpoint');
+    await quickInput(page, 'Euler', 'Sample from');
+    const gallery = await findFrame(page, '.fresh canvas.tile', 300_000);
+    assert.strictEqual(await gallery.locator('.fresh canvas.tile').count(), 16);
+    const labels = await gallery.locator('.fresh figcaption').allInnerTexts();
+    assert.deepStrictEqual(labels.slice(0, 8), ['circle', 'square', 'triangle', 'ring', 'plus', 'diamond', 'stripes', 'star']);
+    assert.match(await gallery.locator('.fresh .caption').innerText(), /16 images, 20 euler steps, guidance 1, ema1 weights/);
+    assert.ok(fs.readdirSync(path.join(runDir, 'samples')).some((f) => /^step-\d+-euler20-cfg1-ema1-seed\d+\.png$/.test(f)), 'the grid was written into the run');
+    await hideToasts(page);
+    await screenshot(page, 'gallery-samples');
   });
 
   it('restores the dashboard with its data after a window reload; the old engine process ends', async function () {
@@ -234,6 +267,21 @@ describe('JiT Explorer in a real VS Code', function () {
     await screenshot(wb.page, 'restricted-mode');
     assert.ok(!fs.existsSync(path.join(restricted, '.jit')), 'nothing was written into the untrusted folder');
     await wb.browser.close();
+  });
+
+  it('says in one message that the run stays resumable when the engine dies during training', async function () {
+    await runCommand(page, 'JiT: Resume Training');
+    await quickInput(page, undefined, 'Resume Training');
+    await quickInput(page, undefined, 'train until step');
+    const frame = await dashboard();
+    await until('the resumed training', async () => (/Training · step/.test(await frame.locator('.status').innerText().catch(() => '')) ? true : undefined), 240_000);
+    const [pid] = engines();
+    process.kill(pid, 'SIGKILL');
+    const msg = await waitForNotification(page, /The JiT engine stopped during training/, 60_000);
+    assert.match(msg, /^The JiT engine stopped during training \(the engine process was ended by SIGKILL\); the run keeps its checkpoint at step \d+: continue it with JiT: Resume Training\.$/);
+    await until('the dashboard to show the crash', async () => (/engine stopped at step \d+ · resumable/.test(await frame.locator('.status').innerText().catch(() => '')) ? true : undefined), 30_000);
+    await hideToasts(page);
+    await screenshot(page, 'engine-died');
   });
 
   it('leaves no engine process when VS Code ends during a resumed training (which keeps a checkpoint)', async function () {
