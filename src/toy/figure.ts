@@ -56,7 +56,9 @@ export function renderToyFigure(r: ToyResult): Canvas {
         for (let i = 1; i < path.length; i++) canvas.line(...toPixel(left, top, path[i - 1]), ...toPixel(left, top, path[i]), PATH);
         if (path.length > 0) canvas.dot(...toPixel(left, top, path[path.length - 1]), 4, PATH);
       }
-      canvas.text(left + 6, top + 6, formatDistance(cell.distance), LABEL);
+      const label = formatDistance(cell.distance);
+      canvas.fillRect(left + 3, top + 3, textWidth(label) + 5, 16, CELL_BACKGROUND); // keeps the number legible over points
+      canvas.text(left + 6, top + 6, label, LABEL);
     });
   });
   return canvas;
