@@ -6,6 +6,12 @@ import type { SampleRequest } from './sampling';
 import type { TrainEvent } from '../train/loop';
 import type { RunOverrides } from '../train/runConfig';
 import type { Notice } from './rpc';
+import type {
+  ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectCompareResult,
+  InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
+} from './inspectorService';
+import type { LabParams, LabProgress, LabResult } from './labService';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './viewTypes';
 
 export interface EngineProcessInfo {
   pid: number;
@@ -65,6 +71,8 @@ export interface SampleOutcome {
   imageSize: number;
   /** 'images': uint8 [n, size, size, 3] (HWC RGB, the bytes of the PNG grid's tiles). */
   tensors: TensorPack;
+  /** The trajectory of every image, recorded while sampling, saved next to the grid (its .trajectory.json). */
+  trajectory?: string;
 }
 
 export interface DensityParams {
@@ -87,6 +95,27 @@ export interface EngineMethods {
   tDensity: { params: DensityParams; result: TensorPack; progress: never };
   /** Ends the engine after stopping (and checkpointing) any training. */
   shutdown: { params: Record<string, never>; result: { stopped: boolean }; progress: never };
+  /** Opens a checkpoint for the inspector: its header only (tensor data is read per request, by byte range). */
+  inspectOpen: { params: InspectOpenParams; result: InspectOpenResult; progress: never };
+  /** One tensor's statistics, histogram, a 2-D slice and (for the patch embedding) its filters. */
+  inspectTensor: { params: InspectTensorParams; result: InspectTensorResult; progress: never };
+  /** ||dW|| / ||W|| per tensor against another checkpoint or an EMA copy, with overlaid histograms. */
+  inspectCompare: { params: InspectCompareParams; result: InspectCompareResult; progress: never };
+  inspectClose: { params: { session: number }; result: { closed: boolean }; progress: never };
+  /** Converts an official .pth into this project's checkpoint (a new run folder or a .safetensors file). */
+  importCheckpoint: { params: ImportCheckpointParams; result: ImportCheckpointResult; progress: never };
+  /** Writes a checkpoint's weights as the official state dict. */
+  exportCheckpoint: { params: ExportCheckpointParams; result: ExportCheckpointResult; progress: never };
+  /** The manifold lab's D x target experiment; cancelling stops it. */
+  manifoldLab: { params: LabParams; result: LabResult; progress: LabProgress };
+  /** A grid's recorded trajectory as frames, per-step numbers and the PCA of its paths. */
+  trajectoryView: { params: TrajectoryViewParams; result: TrajectoryView; progress: never };
+  /** Euler against Heun from one recorded image's noise at an equal number of network evaluations. */
+  compareMethods: { params: CompareParams; result: MethodComparison; progress: never };
+  /** The bottleneck latent viewer's analysis of one checkpoint. */
+  bottleneckView: { params: BottleneckParams; result: BottleneckView; progress: never };
+  /** The CFG x EMA grid; progress counts cells. */
+  gridView: { params: GridParams; result: GridView; progress: { done: number; total: number } };
 }
 
 /** Methods the host serves (none yet: the engine only streams). */
@@ -160,4 +189,15 @@ export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {
   sample: Infinity,
   tDensity: 15_000,
   shutdown: 60_000,
+  inspectOpen: 60_000,
+  inspectTensor: 120_000, // a large tensor is read from disk and scanned twice
+  inspectCompare: 600_000,
+  inspectClose: 15_000,
+  importCheckpoint: 600_000,
+  exportCheckpoint: 600_000,
+  manifoldLab: Infinity,
+  trajectoryView: 120_000,
+  compareMethods: Infinity,
+  bottleneckView: 600_000,
+  gridView: Infinity,
 };
