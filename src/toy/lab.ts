@@ -58,6 +58,9 @@ export const DEFAULT_TOY: ToyOptions = {
 
 export const TOY_TARGETS: readonly PredictionTarget[] = ['x', 'eps', 'v'];
 
+/** True points every cell is compared with: more than the samples, so the reference set adds little noise of its own. */
+export const TRUTH_POINTS = 2048;
+
 export interface ToyCellResult {
   dim: number;
   target: PredictionTarget;
@@ -75,9 +78,9 @@ export interface ToyCellResult {
 
 export interface ToyResult {
   options: ToyOptions;
-  /** The true 2-D points every cell is compared with. */
+  /** The TRUTH_POINTS true 2-D points every cell is compared with. */
   truth: Point[];
-  /** Distance between two independent true samples of the same size: the floor no model can go below. */
+  /** Distance of `samples` independent true points to `truth`: what a perfect model would score, up to chance. */
   referenceDistance: number;
   cells: ToyCellResult[];
 }
@@ -99,7 +102,7 @@ export class ToyRunCancelled extends Error {
   }
 }
 
-const DIFFUSION = DEFAULT_DIFFUSION;
+const DIFFUSION = DEFAULT_DIFFUSION; // the image model's noise scale and t_eps
 
 /** Checks options from a user (CLI flags, a webview form) and fills in defaults; throws one sentence per problem. */
 export function resolveToyOptions(o: Partial<ToyOptions>): ToyOptions {
@@ -230,7 +233,7 @@ async function sampleCell(net: ToyMlp, emb: Embedding, target: PredictionTarget,
 /** Trains and samples one model per (D, target), D-major, and measures each against the true 2-D data. */
 export async function runToyExperiment(options: Partial<ToyOptions>, hooks: ToyRunHooks = {}): Promise<ToyResult> {
   const o = resolveToyOptions(options);
-  const truthFlat = sampleToyData(o.data, new Rng(`toy-truth:${o.seed}`), o.samples);
+  const truthFlat = sampleToyData(o.data, new Rng(`toy-truth:${o.seed}`), TRUTH_POINTS);
   const referenceDistance = slicedWasserstein(sampleToyData(o.data, new Rng(`toy-reference:${o.seed}`), o.samples), truthFlat);
   const cells: ToyCellResult[] = [];
   const total = o.dims.length * o.targets.length;
