@@ -7,9 +7,9 @@ import tfCpu = require('@tensorflow/tfjs-backend-cpu');
 import { BackendChoice, backendInfo, initBackend } from './backend';
 import { EngineInfo, EngineMethods, EngineNotice, HostMethods, packTensors } from './protocol';
 import { RpcPeer, parentTransport } from './rpc';
-import { sampleFromCheckpoint } from './sampling';
 import { shareModules } from './sharedModules';
 import { registerCheckpointHandlers } from './checkpointHandlers';
+import { registerViewHandlers, sampleRecordingTrajectory } from './views';
 import { logitNormalDensity } from '../jit/diffusion';
 import { toRgbBytes } from '../io/png';
 import { runTraining } from '../train/loop';
@@ -101,13 +101,13 @@ peer.handle('sample', async (req, ctx) => {
   await ensureBackend();
   // Yielding to the event loop after each step lets a cancel message arrive while sampling runs.
   const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
-  const r = await sampleFromCheckpoint(req, (evals, total) => ctx.progress({ evals, total }), yieldToEvents, ctx.signal);
+  const r = await sampleRecordingTrajectory(req, (evals, total) => ctx.progress({ evals, total }), yieldToEvents, ctx.signal);
   const S = r.imageSize;
   const bytes = new Uint8Array(r.n * S * S * 3);
   for (let i = 0; i < r.n; i++) bytes.set(toRgbBytes(r.images, i, S), i * S * S * 3);
   return {
     file: r.file, n: r.n, steps: r.steps, method: r.method, cfgScale: r.cfgScale, weights: r.weights, labels: r.labels, seconds: r.seconds,
-    imageSize: S, tensors: packTensors([{ name: 'images', shape: [r.n, S, S, 3], data: bytes }]),
+    imageSize: S, tensors: packTensors([{ name: 'images', shape: [r.n, S, S, 3], data: bytes }]), trajectory: r.trajectory,
   };
 });
 
@@ -119,6 +119,7 @@ peer.handle('tDensity', ({ pMean, pStd, points }) => {
 });
 
 registerCheckpointHandlers(peer, ensureBackend);
+registerViewHandlers(peer, ensureBackend);
 
 peer.handle('shutdown', async () => {
   const stopped = await stopTraining();

@@ -11,6 +11,7 @@ import type {
   InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
 } from './inspectorService';
 import type { LabParams, LabProgress, LabResult } from './labService';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './viewTypes';
 
 export interface EngineProcessInfo {
   pid: number;
@@ -70,6 +71,8 @@ export interface SampleOutcome {
   imageSize: number;
   /** 'images': uint8 [n, size, size, 3] (HWC RGB, the bytes of the PNG grid's tiles). */
   tensors: TensorPack;
+  /** The trajectory of every image, recorded while sampling, saved next to the grid (its .trajectory.json). */
+  trajectory?: string;
 }
 
 export interface DensityParams {
@@ -105,6 +108,14 @@ export interface EngineMethods {
   exportCheckpoint: { params: ExportCheckpointParams; result: ExportCheckpointResult; progress: never };
   /** The manifold lab's D x target experiment; cancelling stops it. */
   manifoldLab: { params: LabParams; result: LabResult; progress: LabProgress };
+  /** A grid's recorded trajectory as frames, per-step numbers and the PCA of its paths. */
+  trajectoryView: { params: TrajectoryViewParams; result: TrajectoryView; progress: never };
+  /** Euler against Heun from one recorded image's noise at an equal number of network evaluations. */
+  compareMethods: { params: CompareParams; result: MethodComparison; progress: never };
+  /** The bottleneck latent viewer's analysis of one checkpoint. */
+  bottleneckView: { params: BottleneckParams; result: BottleneckView; progress: never };
+  /** The CFG x EMA grid; progress counts cells. */
+  gridView: { params: GridParams; result: GridView; progress: { done: number; total: number } };
 }
 
 /** Methods the host serves (none yet: the engine only streams). */
@@ -185,4 +196,8 @@ export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {
   importCheckpoint: 600_000,
   exportCheckpoint: 600_000,
   manifoldLab: Infinity,
+  trajectoryView: 120_000,
+  compareMethods: Infinity,
+  bottleneckView: 600_000,
+  gridView: Infinity,
 };

@@ -1,0 +1,112 @@
+// The results of the exploration views' engine methods (trajectory viewer, Euler vs Heun, bottleneck latent
+// viewer, CFG x EMA grid). Images cross as uint8 HWC RGB and points as float32 inside one TensorPack each.
+import type { StepSummary } from '../analysis/trajectory';
+import type { TrajectorySettings } from '../analysis/trajectoryFile';
+import type { SamplingMethod } from '../jit/sampler';
+import type { WeightsChoice } from '../train/trainer';
+import type { TensorPack } from './protocol';
+
+export interface TrajectoryViewParams {
+  /** The sample grid (PNG) whose trajectory was recorded next to it. */
+  grid: string;
+}
+
+export interface TrajectoryView {
+  grid: string;
+  settings: TrajectorySettings;
+  /** The batch positions recorded, K of them. */
+  indices: number[];
+  steps: StepSummary[];
+  imageSize: number;
+  /** Share of the variance of all states on each PCA axis [2]. */
+  pcaExplained: number[];
+  /** 'z' uint8 [S + 1, K, H, W, 3], 'xPred' uint8 [S, K, H, W, 3], 'pca' float32 [K, S + 1, 2]. */
+  tensors: TensorPack;
+}
+
+export interface CompareParams {
+  grid: string;
+  /** Position in the trajectory's recorded images. */
+  index: number;
+}
+
+export interface ComparedRun {
+  method: SamplingMethod;
+  steps: number;
+  evaluations: number;
+  summaries: StepSummary[];
+}
+
+export interface MethodComparison {
+  heun: ComparedRun;
+  euler: ComparedRun;
+  /** RMS difference of the two final images. */
+  finalRmsDifference: number;
+  imageSize: number;
+  /** 'heunZ' uint8 [Sh + 1, H, W, 3], 'eulerZ' uint8 [Se + 1, H, W, 3]. */
+  tensors: TensorPack;
+}
+
+export interface BottleneckParams {
+  checkpoint: string;
+  weights?: WeightsChoice;
+}
+
+export interface BottleneckView {
+  step?: number;
+  weights: WeightsChoice;
+  imageSize: number;
+  patchSize: number;
+  gridSize: number;
+  bottleneckDim: number;
+  patchDim: number;
+  singularValues: number[];
+  effectiveRank: number;
+  energy90: number;
+  energy99: number;
+  /** [d'] L2 norm of each basis patch. */
+  basisNorms: number[];
+  labels: number[];
+  classNames: string[];
+  tValues: number[];
+  classExplained: number[];
+  tExplained: number[];
+  latentExplained: number[];
+  bottleneckError: number;
+  pcaError: number;
+  pcaKept: number;
+  /** Error of the best k-dim projection for k = 1 .. */
+  errorByDim: number[];
+  /** The mean absolute error drawn as white in the error pictures. */
+  errorScale: number;
+  /**
+   * uint8 HWC RGB: 'basis' [d', p, p, 3], 'images' / 'fromCodes' / 'fromPca' / 'errCodes' / 'errPca' [B, S, S, 3],
+   * 'latent' [B, g, g, 3]; float32: 'classPoints' [P, 2], 'classValues' [P], 'tPoints' [Q, 2], 'tValues' [Q].
+   */
+  tensors: TensorPack;
+}
+
+export interface GridParams {
+  checkpoint: string;
+  weights?: WeightsChoice[];
+  cfgScales?: number[];
+  n?: number;
+  seed?: number;
+  steps?: number;
+  method?: SamplingMethod;
+}
+
+export interface GridView {
+  step?: number;
+  imageSize: number;
+  labels: number[];
+  weights: WeightsChoice[];
+  cfgScales: number[];
+  intervals: { min: number; max: number }[];
+  seed: number;
+  steps: number;
+  method: SamplingMethod;
+  n: number;
+  /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
+  tensors: TensorPack;
+}
