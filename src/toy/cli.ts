@@ -87,7 +87,7 @@ async function toy(o: Record<string, unknown>): Promise<void> {
     return;
   }
   console.log(`data: ${r.data}; ${r.steps} steps x batch ${r.batch} per model, lr ${r.lr}, t ~ logit-normal(${r.pMean}, ${r.pStd}); ${r.samples} samples, ${r.sampleSteps} Heun steps; seed ${r.seed}`);
-  console.log(`sliced Wasserstein-1 distance to the true 2-D data (two independent true samples: ${formatDistance(result.referenceDistance)})`);
+  console.log(`sliced Wasserstein-1 distance to the true 2-D data (${r.samples} independent true points score ${formatDistance(result.referenceDistance)})`);
   console.log(formatToyTable(result));
   console.log(`wrote ${out}`);
 }
