@@ -95,8 +95,8 @@ async function toy(o: Record<string, unknown>): Promise<void> {
 export function toyCommand(p: CliParsers): Command {
   return new Command('toy')
     .description('the paper\'s toy experiment: 2-D data embedded in D dimensions, one MLP per D and prediction target (x, eps, v)')
-    .option('--dims <list>', 'comma-separated embedding dimensions', dimList, DEFAULT_TOY.dims)
-    .option('--targets <list>', 'comma-separated prediction targets', targetList, DEFAULT_TOY.targets)
+    .addOption(new Option('--dims <list>', 'comma-separated embedding dimensions').argParser(dimList).default(DEFAULT_TOY.dims, DEFAULT_TOY.dims.join(',')))
+    .addOption(new Option('--targets <list>', 'comma-separated prediction targets').argParser(targetList).default(DEFAULT_TOY.targets, DEFAULT_TOY.targets.join(',')))
     .addOption(new Option('--data <name>', '2-D distribution').choices([...TOY_DATA_NAMES]).default(DEFAULT_TOY.data))
     .option('--steps <n>', 'training steps per model', p.int('steps'), DEFAULT_TOY.steps)
     .option('--batch <n>', `batch size (default ${DEFAULT_TOY.batch})`, p.int('batch'))
