@@ -23,10 +23,13 @@ export class AdamW {
   readonly v = new Map<string, tf.Variable>(); // exp_avg_sq
 
   constructor(readonly params: Map<string, tf.Variable>, readonly cfg: AdamWConfig = JIT_ADAMW) {
-    for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
-    }
+    // tidy releases the zero tensors; each variable keeps its own reference to the data.
+    tf.tidy(() => {
+      for (const [name, p] of params) {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      }
+    });
   }
 
   /** One update with learning rate `lr`; `grads` are keyed like `params`. */

@@ -172,6 +172,15 @@ describe('training', function () {
     tr.dispose();
   });
 
+  it('releases every tensor when a trainer is disposed', async () => {
+    const before = tf.memory().numTensors;
+    const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });
+    const tr = new Trainer(cfg, createShapesDataset(32));
+    await tr.trainStep();
+    tr.dispose();
+    assert.strictEqual(tf.memory().numTensors, before);
+  });
+
   it('keeps the patch embedding fixed when frozen, and trains it by default', async () => {
     for (const freeze of [true, false]) {
       const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2, freezePatchEmbed: freeze });
