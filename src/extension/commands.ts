@@ -15,6 +15,7 @@ import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
 import { pickTrainPlan, planFromFile } from './trainFlow';
 import { ensureTrusted } from './trust';
+import { registerViewCommands } from './viewCommands';
 
 export interface CommandDeps extends DashboardDeps {
   tree: RunsTreeProvider;
@@ -240,4 +241,5 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Explorer view shows workspace files; anything else is shown in the system's file manager.
     return vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri);
   });
+  registerViewCommands(context, d);
 }

@@ -1,0 +1,245 @@
+// The exploration panels on the host: the Heun trajectory viewer, the bottleneck latent viewer and the CFG x EMA
+// grid. Each asks the engine for its numbers (computed there), adds names from the run (class names), and posts
+// them to its page with the tensors as one ArrayBuffer. One panel of each kind, reused; the page re-asks on load.
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { ENGINE_TIMEOUTS, TensorPack } from '../engine/protocol';
+import { listCheckpoints } from '../io/runs';
+import type { FromGrid, FromLatent, FromTrajectory, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
+import { DashboardDeps } from './dashboardPanel';
+import { classNames } from './runInfo';
+import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
+
+const toPack = (p: TensorPack): Pack => ({ buffer: p.buffer, entries: p.entries });
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const runOf = (file: string) => path.dirname(path.dirname(file));
+const nameOf = (runDir: string, l: number) => {
+  const names = classNames(runDir);
+  return names[l] ?? (l === names.length ? 'unconditional' : `class ${l}`);
+};
+
+abstract class ExplorerPanel<To, From extends { type: string }> {
+  protected readonly panel: vscode.WebviewPanel;
+  private readonly subs: vscode.Disposable[] = [];
+  protected abortController = new AbortController();
+
+  protected constructor(readonly deps: DashboardDeps, viewType: string, name: WebviewName, title: string) {
+    this.panel = vscode.window.createWebviewPanel(viewType, title, vscode.ViewColumn.Active, {
+      enableScripts: true, enableForms: false, localResourceRoots: [webviewDist(deps.extensionUri)], retainContextWhenHidden: false,
+    });
+    this.panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'jit-activity.svg');
+    this.panel.webview.html = webviewHtml(this.panel.webview, deps.extensionUri, name, title);
+    this.subs.push(
+      this.panel.webview.onDidReceiveMessage((m: From) => void this.receive(m).catch((e) => this.post(this.errorMessage(message(e))))),
+      this.panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  protected abstract receive(m: From): Promise<void>;
+  protected abstract errorMessage(text: string): To;
+  protected abstract onDisposed(): void;
+
+  protected post(m: To): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  /** Aborts what the previous request of this panel still computes, and gives a fresh signal. */
+  protected freshSignal(): AbortSignal {
+    this.abortController.abort();
+    this.abortController = new AbortController();
+    return this.abortController.signal;
+  }
+
+  private dispose(): void {
+    this.abortController.abort();
+    this.subs.forEach((s) => s.dispose());
+    this.onDisposed();
+  }
+}
+
+export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory> {
+  static readonly viewType = 'jit.trajectory';
+  private static current: TrajectoryPanel | undefined;
+
+  static show(deps: DashboardDeps, grid: string, index: number): void {
+    const cur = TrajectoryPanel.current ?? new TrajectoryPanel(deps);
+    cur.grid = grid;
+    cur.index = index;
+    cur.panel.title = `Trajectory: ${path.basename(grid)}`;
+    cur.panel.reveal();
+    void cur.load();
+  }
+
+  private grid = '';
+  private index = 0;
+
+  private constructor(deps: DashboardDeps) {
+    super(deps, TrajectoryPanel.viewType, 'trajectory', 'JiT Trajectory');
+    TrajectoryPanel.current = this;
+  }
+
+  protected onDisposed(): void {
+    if (TrajectoryPanel.current === this) TrajectoryPanel.current = undefined;
+  }
+
+  protected errorMessage(text: string): ToTrajectory {
+    return { type: 'error', message: text };
+  }
+
+  private async load(): Promise<void> {
+    if (!this.grid) return;
+    try {
+      const { peer } = await this.deps.engine.ensure();
+      const v = await peer.request('trajectoryView', { grid: this.grid }, { timeoutMs: ENGINE_TIMEOUTS.trajectoryView });
+      const runDir = runOf(v.settings.checkpoint);
+      const s = v.settings;
+      this.post({
+        type: 'trajectory', index: this.index,
+        data: {
+          title: `${path.basename(runOf(this.grid))} / ${path.basename(this.grid)}`,
+          settings: `${s.n} images, ${s.steps} ${s.method} steps, CFG ${s.cfgScale} in t ∈ (${s.intervalMin}, ${s.intervalMax}), ${s.weights} weights, seed ${s.seed}, ${path.basename(s.checkpoint)}`,
+          labels: v.indices.map((i) => nameOf(runDir, s.labels[i])), imageSize: v.imageSize, steps: v.steps, pcaExplained: v.pcaExplained, pack: toPack(v.tensors),
+        },
+      });
+    } catch (e) {
+      this.post({ type: 'error', message: `The trajectory could not be loaded: ${message(e)}` });
+    }
+  }
+
+  protected async receive(m: FromTrajectory): Promise<void> {
+    if (m.type === 'ready') return this.load();
+    if (m.type === 'select') {
+      this.index = m.index;
+      return;
+    }
+    if (m.type === 'compare') {
+      const signal = this.freshSignal();
+      this.post({ type: 'busy', message: 'Sampling the same noise with Euler and with Heun in the engine…' });
+      try {
+        const { peer } = await this.deps.engine.ensure();
+        const c = await peer.request('compareMethods', { grid: this.grid, index: m.index }, { timeoutMs: ENGINE_TIMEOUTS.compareMethods, signal });
+        this.post({ type: 'comparison', data: { index: m.index, imageSize: c.imageSize, heun: c.heun, euler: c.euler, finalRmsDifference: c.finalRmsDifference, pack: toPack(c.tensors) } });
+      } catch (e) {
+        if (!signal.aborted) this.post({ type: 'error', message: `The comparison failed: ${message(e)}` });
+      }
+    }
+  }
+}
+
+export class LatentPanel extends ExplorerPanel<ToLatent, FromLatent> {
+  static readonly viewType = 'jit.latent';
+  private static current: LatentPanel | undefined;
+
+  static show(deps: DashboardDeps, checkpoint: string): void {
+    const cur = LatentPanel.current ?? new LatentPanel(deps);
+    cur.checkpoint = checkpoint;
+    cur.panel.title = `Latents: ${path.basename(runOf(checkpoint))}`;
+    cur.panel.reveal();
+    void cur.load();
+  }
+
+  private checkpoint = '';
+
+  private constructor(deps: DashboardDeps) {
+    super(deps, LatentPanel.viewType, 'latent', 'JiT Latent Viewer');
+    LatentPanel.current = this;
+  }
+
+  protected onDisposed(): void {
+    if (LatentPanel.current === this) LatentPanel.current = undefined;
+  }
+
+  protected errorMessage(text: string): ToLatent {
+    return { type: 'error', message: text };
+  }
+
+  private async load(): Promise<void> {
+    if (!this.checkpoint) return;
+    const file = this.checkpoint;
+    this.post({ type: 'busy', message: `Analysing ${path.basename(file)} in the engine…` });
+    try {
+      const { peer } = await this.deps.engine.ensure();
+      const v = await peer.request('bottleneckView', { checkpoint: file }, { timeoutMs: ENGINE_TIMEOUTS.bottleneckView });
+      if (file !== this.checkpoint) return; // the slider moved on
+      const runDir = runOf(file);
+      const cks = listCheckpoints(runDir);
+      const { tensors, labels, classNames: names, ...rest } = v;
+      this.post({
+        type: 'latent',
+        data: {
+          ...rest, title: `${path.basename(runDir)}: bottleneck at step ${v.step ?? '?'}`, labels: labels.map((l) => names[l] ?? nameOf(runDir, l)),
+          classCount: names.length, checkpoints: cks.map((c) => c.step), current: Math.max(0, cks.findIndex((c) => c.file === file)), pack: toPack(tensors),
+        },
+      });
+    } catch (e) {
+      this.post({ type: 'error', message: `The bottleneck analysis failed: ${message(e)}` });
+    }
+  }
+
+  protected async receive(m: FromLatent): Promise<void> {
+    if (m.type === 'ready') return this.load();
+    if (m.type === 'checkpoint') {
+      const c = listCheckpoints(runOf(this.checkpoint))[m.index];
+      if (!c) throw new Error('That checkpoint is gone (keep-last-N may have removed it); pick another.');
+      this.checkpoint = c.file;
+      return this.load();
+    }
+  }
+}
+
+export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
+  static readonly viewType = 'jit.cfgEmaGrid';
+  private static current: GridPanel | undefined;
+
+  static show(deps: DashboardDeps, checkpoint: string): void {
+    const cur = GridPanel.current ?? new GridPanel(deps);
+    cur.checkpoint = checkpoint;
+    cur.panel.title = `CFG × EMA: ${path.basename(runOf(checkpoint))}`;
+    cur.panel.reveal();
+    void cur.load();
+  }
+
+  private checkpoint = '';
+
+  private constructor(deps: DashboardDeps) {
+    super(deps, GridPanel.viewType, 'grid', 'JiT CFG × EMA Grid');
+    GridPanel.current = this;
+  }
+
+  protected onDisposed(): void {
+    if (GridPanel.current === this) GridPanel.current = undefined;
+  }
+
+  protected errorMessage(text: string): ToGrid {
+    return { type: 'error', message: text };
+  }
+
+  private async load(): Promise<void> {
+    if (!this.checkpoint) return;
+    const signal = this.freshSignal();
+    this.post({ type: 'busy', message: 'Sampling the grid in the engine…' });
+    try {
+      const { peer } = await this.deps.engine.ensure();
+      const g = await peer.request('gridView', { checkpoint: this.checkpoint }, {
+        timeoutMs: ENGINE_TIMEOUTS.gridView, signal,
+        onProgress: (p) => this.post({ type: 'busy', message: `Sampling the grid in the engine: ${p.done} of ${p.total} cells…` }),
+      });
+      const runDir = runOf(this.checkpoint);
+      this.post({
+        type: 'grid',
+        data: {
+          title: `${path.basename(runDir)}: CFG × EMA at step ${g.step ?? '?'}`, imageSize: g.imageSize, n: g.n, labels: g.labels.map((l) => nameOf(runDir, l)),
+          rows: g.weights, cfgScales: g.cfgScales,
+          intervals: g.intervals.map((i) => (i.min === 0 && i.max === 1 ? 'guidance at every step' : `guidance in t ∈ (${i.min}, ${i.max})`)),
+          settings: `${g.steps} ${g.method} steps, seed ${g.seed} in every cell, ${g.n} images per cell`, pack: toPack(g.tensors),
+        },
+      });
+    } catch (e) {
+      if (!signal.aborted) this.post({ type: 'error', message: `The grid failed: ${message(e)}` });
+    }
+  }
+
+  protected async receive(m: FromGrid): Promise<void> {
+    if (m.type === 'ready') return this.load();
+  }
+}

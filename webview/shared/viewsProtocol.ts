@@ -1,0 +1,127 @@
+// Messages between the host and the exploration panels (trajectory viewer, latent viewer, CFG x EMA grid). The
+// numbers are computed by the engine; images arrive as uint8 HWC RGB and points as float32 in one ArrayBuffer
+// with an offset table (a pack), never as JSON arrays.
+
+export interface PackEntry {
+  name: string;
+  dtype: 'float32' | 'float64' | 'int32' | 'uint8';
+  shape: number[];
+  byteOffset: number;
+}
+
+export interface Pack {
+  buffer: ArrayBuffer;
+  entries: PackEntry[];
+}
+
+export interface StepNumbers {
+  step: number;
+  t: number;
+  tNext: number;
+  method: string;
+  cfgActive: boolean;
+  vRms: number[];
+  heunCorrectionRms: number[] | null;
+}
+
+export interface TrajectoryData {
+  title: string;
+  /** One line with the sampling settings. */
+  settings: string;
+  /** Class name of each recorded image. */
+  labels: string[];
+  imageSize: number;
+  steps: StepNumbers[];
+  pcaExplained: number[];
+  /** 'z' [S + 1, K, H, W, 3], 'xPred' [S, K, H, W, 3] uint8; 'pca' float32 [K, S + 1, 2]. */
+  pack: Pack;
+}
+
+export interface ComparisonData {
+  index: number;
+  imageSize: number;
+  heun: { steps: number; evaluations: number; summaries: StepNumbers[] };
+  euler: { steps: number; evaluations: number; summaries: StepNumbers[] };
+  finalRmsDifference: number;
+  /** 'heunZ' [Sh + 1, H, W, 3], 'eulerZ' [Se + 1, H, W, 3] uint8. */
+  pack: Pack;
+}
+
+export type ToTrajectory =
+  | { type: 'trajectory'; data: TrajectoryData; index: number }
+  | { type: 'comparison'; data: ComparisonData }
+  | { type: 'busy'; message: string }
+  | { type: 'error'; message: string };
+
+export type FromTrajectory = { type: 'ready' } | { type: 'compare'; index: number } | { type: 'select'; index: number };
+
+export interface TrajectoryState {
+  grid?: string;
+  index?: number;
+  frame?: number;
+}
+
+export interface LatentData {
+  title: string;
+  step?: number;
+  weights: string;
+  imageSize: number;
+  patchSize: number;
+  gridSize: number;
+  bottleneckDim: number;
+  patchDim: number;
+  singularValues: number[];
+  effectiveRank: number;
+  energy90: number;
+  energy99: number;
+  labels: string[];
+  classCount: number;
+  tValues: number[];
+  classExplained: number[];
+  tExplained: number[];
+  latentExplained: number[];
+  bottleneckError: number;
+  pcaError: number;
+  pcaKept: number;
+  errorScale: number;
+  /** Checkpoint steps of the run (the slider) and the index of this one. */
+  checkpoints: number[];
+  current: number;
+  pack: Pack;
+}
+
+export type ToLatent = { type: 'latent'; data: LatentData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
+export type FromLatent = { type: 'ready' } | { type: 'checkpoint'; index: number };
+export interface LatentState {
+  checkpoint?: string;
+  colourBy?: 'class' | 't';
+}
+
+export interface GridData {
+  title: string;
+  imageSize: number;
+  n: number;
+  labels: string[];
+  rows: string[];
+  cfgScales: number[];
+  intervals: string[];
+  settings: string;
+  /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
+  pack: Pack;
+}
+
+export type ToGrid = { type: 'grid'; data: GridData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
+export type FromGrid = { type: 'ready' };
+export interface GridState {
+  checkpoint?: string;
+  interval?: number;
+}
+
+/** A view of one tensor of a pack (no copy). */
+export function packed<T extends 'uint8' | 'float32'>(p: Pack, name: string, dtype: T): { shape: number[]; data: T extends 'uint8' ? Uint8Array : Float32Array } {
+  const e = p.entries.find((x) => x.name === name);
+  if (!e || e.dtype !== dtype) throw new Error(`The data has no ${dtype} tensor "${name}".`);
+  const n = e.shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'uint8' ? new Uint8Array(p.buffer, e.byteOffset, n) : new Float32Array(p.buffer, e.byteOffset, n);
+  return { shape: e.shape, data: data as T extends 'uint8' ? Uint8Array : Float32Array };
+}
