@@ -3,7 +3,7 @@
 import * as esbuild from 'esbuild';
 import * as path from 'path';
 
-export const WEBVIEWS = ['dashboard', 'gallery', 'trajectory', 'latent', 'grid'];
+export const WEBVIEWS = ['dashboard', 'gallery', 'trajectory', 'latent', 'grid', 'inspector', 'lab'];
 
 export async function buildWebviews({ root, dist, watch = false, production = false }) {
   const options = {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { packTensors, TensorPack } from './protocol';
 import { exportForPyTorch, importPth } from '../io/convert';
 import {
-  Comparison, DEFAULT_BINS, TensorSource, canonicalName, compareEmaWithOnline, compareSources, histogram, moduleTree,
+  Comparison, DEFAULT_BINS, ModuleNode, TensorSource, canonicalName, compareEmaWithOnline, compareSources, histogram, moduleTree,
   openTensorSource, patchFilters, slice2d, tensorStats,
 } from '../io/inspect';
 import type { TensorStats } from '../io/inspect';
@@ -25,6 +25,16 @@ export interface InspectTensorInfo {
   bytes: number;
 }
 
+/** A module of the tensor tree: totals over everything below it; tensors as indices into `tensors`. */
+export interface InspectModule {
+  name: string;
+  path: string;
+  params: number;
+  bytes: number;
+  tensors: number[];
+  children: InspectModule[];
+}
+
 export interface InspectOpenResult {
   session: number;
   file: string;
@@ -35,6 +45,8 @@ export interface InspectOpenResult {
   tensors: InspectTensorInfo[];
   totalParams: number;
   totalBytes: number;
+  /** Tensors grouped by module path (net > blocks > 0 > attn > qkv). */
+  tree: InspectModule;
   /** EMA copies present in the file that can be compared with the online weights. */
   emaCopies: ('ema1' | 'ema2')[];
 }
@@ -142,6 +154,14 @@ export function defaultAxes(rank: number): { rowAxis: number; colAxis: number } 
   return rank >= 2 ? { rowAxis: rank - 2, colAxis: rank - 1 } : { rowAxis: 0, colAxis: 0 };
 }
 
+function compactTree(n: ModuleNode, index: Map<string, number>): InspectModule {
+  return {
+    name: n.name, path: n.path, params: n.params, bytes: n.bytes,
+    tensors: n.tensors.map((t) => index.get(t.name)!),
+    children: n.children.map((c) => compactTree(c, index)),
+  };
+}
+
 export class InspectorService {
   private readonly sessions = new Map<number, TensorSource>();
   private nextId = 1;
@@ -165,6 +185,7 @@ export class InspectorService {
       fileBytes: fs.statSync(file).size,
       metadata: Object.entries(src.metadata).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v, null, 1) ?? String(v)]),
       tensors: src.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, numel: t.numel, bytes: t.bytes })),
+      tree: compactTree(tree, new Map(src.tensors.map((t, i) => [t.name, i]))),
       totalParams: tree.params,
       totalBytes: tree.bytes,
       emaCopies,

@@ -2,6 +2,7 @@
 // dashboard panel (and its serializer) and the commands. Deactivation ends the engine process.
 import * as vscode from 'vscode';
 import type { DashboardState } from '../../webview/shared/protocol';
+import { registerCheckpointCommands } from './checkpointCommands';
 import { registerCommands } from './commands';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { EngineClient } from './engineClient';
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   void vscode.commands.executeCommand('setContext', 'jit.training', false);
   registerCommands(context, { ...deps, tree, gallery });
+  registerCheckpointCommands(context, { extensionUri: context.extensionUri, engine: client, location, log, refreshRuns: () => tree.refresh() });
 }
 
 export async function deactivate(): Promise<void> {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 
-export type WebviewName = 'dashboard' | 'gallery' | 'trajectory' | 'latent' | 'grid';
+export type WebviewName = 'dashboard' | 'gallery' | 'trajectory' | 'latent' | 'grid' | 'inspector' | 'lab';
 
 /** Escapes text for an HTML attribute or text node. */
 export function escapeHtml(s: string): string {

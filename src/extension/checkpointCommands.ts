@@ -1,0 +1,142 @@
+// The checkpoint commands and the inspector/lab registrations: JiT: Inspect Checkpoint, Compare Checkpoints,
+// Import Official Checkpoint (refused in Restricted Mode), Export for PyTorch, and Open Manifold Lab. The
+// conversions run in the engine; this file only asks for files and reports the outcome.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { ENGINE_TIMEOUTS } from '../engine/protocol';
+import { discoverRuns } from '../io/runs';
+import { EngineClient } from './engineClient';
+import { TensorInspectorProvider } from './inspectorEditor';
+import { LabPanel } from './labPanel';
+import { RunsLocation } from './runsLocation';
+import { ensureTrusted } from './trust';
+
+export interface CheckpointCommandDeps {
+  extensionUri: vscode.Uri;
+  engine: EngineClient;
+  location: RunsLocation;
+  log: vscode.LogOutputChannel;
+  /** Called after an import created a run folder. */
+  refreshRuns: () => void;
+}
+
+const CHECKPOINT_FILTERS = { Checkpoints: ['safetensors', 'pth', 'pt'] };
+
+function message(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/** A checkpoint Uri from what a command was invoked on: an explorer Uri, a Runs tree node with a file, or nothing. */
+export function checkpointArg(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const file = (arg as { file?: unknown } | undefined)?.file;
+  return typeof file === 'string' ? vscode.Uri.file(file) : undefined;
+}
+
+/** A name for an imported run folder: `<yyyymmdd-hhmmss>-imported-<file name>`, not yet existing. */
+export function importedRunDir(root: string, pthFile: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  const stem = path.basename(pthFile).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'checkpoint';
+  const base = path.join(root, `${stamp}-imported-${stem}`);
+  let dir = base;
+  for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
+  return dir;
+}
+
+async function pickFile(title: string, near?: string): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: CHECKPOINT_FILTERS, defaultUri: near ? vscode.Uri.file(near) : undefined });
+  return picked?.[0];
+}
+
+/** The workspace's checkpoints newest first, then "Browse…" for any other file. */
+async function pickCheckpoint(location: RunsLocation, title: string): Promise<vscode.Uri | undefined> {
+  const root = location.current();
+  const items: (vscode.QuickPickItem & { file?: string })[] = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
+    label: r.name, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
+  })));
+  items.push({ label: '$(folder-opened) Browse…', description: 'a .safetensors or .pth file anywhere' });
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'A checkpoint of this workspace, or browse for a file' });
+  if (!pick) return undefined;
+  return pick.file ? vscode.Uri.file(pick.file) : pickFile(title, root);
+}
+
+export function registerCheckpointCommands(context: vscode.ExtensionContext, d: CheckpointCommandDeps): TensorInspectorProvider {
+  const inspector = new TensorInspectorProvider(d.extensionUri, d.engine, d.log);
+  const register = (id: string, fn: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        await fn(...args);
+      } catch (e) {
+        d.log.error(`${id}: ${e instanceof Error && e.stack ? e.stack : message(e)}`);
+        void vscode.window.showErrorMessage(message(e));
+      }
+    }));
+
+  context.subscriptions.push(
+    TensorInspectorProvider.register(context, inspector),
+    vscode.window.registerWebviewPanelSerializer(LabPanel.viewType, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+        LabPanel.revive(panel, d.extensionUri, d.engine, d.log, state as never);
+      },
+    }),
+  );
+
+  register('jit.inspectCheckpoint', async (arg) => {
+    const uri = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Inspect Checkpoint'));
+    if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TensorInspectorProvider.viewType);
+  });
+
+  register('jit.compareCheckpoints', async (arg) => {
+    const first = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Compare Checkpoints: the reference (W)'));
+    if (!first) return;
+    const second = await pickCheckpoint(d.location, `Compare Checkpoints: compare ${path.basename(first.fsPath)} with`);
+    if (!second) return;
+    await inspector.openAndCompare(first, second.fsPath);
+  });
+
+  register('jit.importCheckpoint', async (arg) => {
+    if (!ensureTrusted('Importing a checkpoint')) return;
+    const pth = checkpointArg(arg) ?? (await pickFile('Import Official Checkpoint (.pth)'));
+    if (!pth) return;
+    const root = await d.location.forNewRun();
+    if (!root) return;
+    const out = importedRunDir(root, pth.fsPath);
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(pth.fsPath)}…` }, async () => {
+      const { peer } = await d.engine.ensure();
+      return peer.request('importCheckpoint', { file: pth.fsPath, out }, { timeoutMs: ENGINE_TIMEOUTS.importCheckpoint });
+    });
+    d.refreshRuns();
+    const pick = await vscode.window.showInformationMessage(`Imported ${path.basename(pth.fsPath)} (${r.preset}, step ${r.step}) as the run ${path.basename(r.runDir ?? r.file)}.`, 'Inspect');
+    if (pick) await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(r.file), TensorInspectorProvider.viewType);
+  });
+
+  register('jit.exportForPyTorch', async (arg) => {
+    const ck = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Export for PyTorch'));
+    if (!ck) return;
+    const weights = await vscode.window.showQuickPick([
+      { label: 'ema1', description: 'EMA 0.9999 (what the official code samples with)' },
+      { label: 'ema2', description: 'EMA 0.9996' },
+      { label: 'online', description: 'the weights being trained' },
+    ], { title: 'Export for PyTorch: which weights' });
+    if (!weights) return;
+    const stem = path.basename(ck.fsPath).replace(/\.[^.]+$/, '');
+    const target = await vscode.window.showSaveDialog({
+      title: 'Export for PyTorch', filters: { safetensors: ['safetensors'] },
+      defaultUri: vscode.Uri.file(path.join(path.dirname(ck.fsPath), `${stem}-${weights.label}-pytorch.safetensors`)),
+    });
+    if (!target) return;
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${path.basename(ck.fsPath)}…` }, async () => {
+      const { peer } = await d.engine.ensure();
+      return peer.request('exportCheckpoint', { checkpoint: ck.fsPath, weights: weights.label as 'ema1' | 'ema2' | 'online', out: target.fsPath }, { timeoutMs: ENGINE_TIMEOUTS.exportCheckpoint });
+    });
+    void vscode.window.showInformationMessage(`Wrote ${r.tensors} tensors (${r.weights}) to ${path.basename(r.file)}; load it in the official code with load_state_dict(..., strict=True) (docs/pytorch-interop.md).`);
+  });
+
+  register('jit.openManifoldLab', () => {
+    LabPanel.show(d.extensionUri, d.engine, d.log);
+  });
+
+  return inspector;
+}
