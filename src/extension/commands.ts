@@ -1,16 +1,17 @@
 // The JiT commands. Training, sampling and resuming are refused in Restricted Mode (trust.ts), also when a
 // command is invoked directly rather than from a menu.
-import { randomInt } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
+import type { SampleRequest } from '../engine/sampling';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { CHECKPOINT_RE, discoverRuns, listCheckpoints, runPaths } from '../io/runs';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { GalleryViewProvider } from './galleryView';
 import { NativePackage, findNpm, installNative } from './nativeInstall';
 import { readRunFile } from './runInfo';
+import { pickSampleSettings } from './sampleFlow';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
 import { pickTrainPlan, planFromFile } from './trainFlow';
@@ -123,20 +124,17 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     DashboardPanel.show(d, runDir);
   });
 
-  register('jit.sample', async (t: Target) => {
+  register('jit.sample', async (t: Target, repeat?: SampleRequest) => {
     if (!ensureTrusted('Sampling')) return;
     let { runDir, checkpoint } = targetRun(t);
+    // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
+    if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = listCheckpoints(runDir).at(-1)?.file;
     checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?');
     if (!checkpoint) return;
     runDir = path.dirname(path.dirname(checkpoint));
-    const how = await vscode.window.showQuickPick([
-      { label: 'Heun, 50 steps', description: 'default', detail: '16 images with the EMA weights, no guidance', steps: 50, method: 'heun' as const, cfg: 1 },
-      { label: 'Euler, 20 steps', description: 'faster, rougher', detail: '16 images with the EMA weights, no guidance', steps: 20, method: 'euler' as const, cfg: 1 },
-      { label: 'Heun, 50 steps, guidance 2.0', description: 'classifier-free guidance in t ∈ [0.1, 1]', detail: '16 images; twice the network evaluations', steps: 50, method: 'heun' as const, cfg: 2 },
-    ], { title: `JiT: Sample from ${path.basename(runDir)} / ${path.basename(checkpoint)}` });
-    if (!how) return;
-    const seed = randomInt(1_000_000);
+    const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);
+    if (!settings) return;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'JiT sampling', cancellable: true }, async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
@@ -145,7 +143,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       let last = 0;
       try {
         const r = await peer.request('sample', {
-          checkpoint: checkpoint!, n: 16, steps: how.steps, method: how.method, cfgScale: how.cfg, intervalMin: 0.1, intervalMax: 1, seed, weights: 'ema1',
+          ...settings, checkpoint: checkpoint!,
         }, {
           timeoutMs: ENGINE_TIMEOUTS.sample, signal: controller.signal, cancelGraceMs: 60_000,
           onProgress: (p) => {

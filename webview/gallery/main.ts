@@ -1,33 +1,92 @@
-// The Sample Gallery view: the newest sample grid of the selected run with a slider over earlier ones, and the
-// images of the last "JiT: Sample" drawn from the bytes the engine produced, each with its class label.
+// The Sample Gallery view: thumbnails of every run's sample grids grouped by run and training step, one step
+// slider that moves all runs together (each shows its latest grid at or before the step), settings on hover,
+// click an image to open its trajectory, and per-grid actions. The images of the last "JiT: Sample" are drawn
+// from the bytes the engine produced, each with its class label.
 import './style.css';
 import { clear, el } from '../shared/dom';
-import { FromGallery, GalleryImages, GalleryState, ToGallery } from '../shared/protocol';
+import { FromGallery, GalleryEntry, GalleryImages, GalleryRun, GalleryState, ToGallery } from '../shared/protocol';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<GalleryState, FromGallery>();
 const state: GalleryState = api.getState() ?? {};
 
 const app = document.getElementById('app')!;
-const heading = el('h2', { class: 'run' });
 const fresh = el('section', { class: 'fresh', hidden: true });
-const gridImg = el('img', { id: 'grid-image', alt: 'Sample grid', hidden: true, title: 'Open the grid in an editor' });
-const slider = el('input', { type: 'range', min: 0, max: 0, step: 1, 'aria-label': 'sample grid step', hidden: true });
-const caption = el('p', { class: 'caption' });
-const sampleButton = el('button', { type: 'button', text: 'Sample from the latest checkpoint…' });
-app.append(heading, fresh, el('section', { class: 'grids' }, gridImg, slider, caption), sampleButton);
+const sliderLabel = el('label', { class: 'slider-label', for: 'step-slider' });
+const slider = el('input', { id: 'step-slider', type: 'range', min: 0, max: 0, step: 1 });
+const sliderRow = el('div', { class: 'slider-row', hidden: true }, sliderLabel, slider);
+const groupsEl = el('section', { class: 'groups' });
+const message = el('p', { class: 'caption' });
+const sampleButton = el('button', { type: 'button', class: 'primary', text: 'Sample from the latest checkpoint…' });
+app.append(fresh, sliderRow, message, groupsEl, sampleButton);
 
-let grids: { step: number; uri: string }[] = [];
+let runs: GalleryRun[] = [];
+let steps: number[] = [];
 
-function showGrid(index: number): void {
-  const g = grids[index];
-  gridImg.hidden = !g;
-  if (!g) return;
-  gridImg.src = g.uri;
-  gridImg.dataset.step = String(g.step);
-  caption.textContent = `Preview grid at step ${g.step} (${index + 1} of ${grids.length})`;
-  state.step = g.step;
-  api.setState(state);
+/** The group a run shows at a step: its latest at or before it, or its first when all are later. */
+function groupAt(run: GalleryRun, step: number): GalleryRun['steps'][number] | undefined {
+  let found: GalleryRun['steps'][number] | undefined;
+  for (const g of run.steps) if (g.step <= step) found = g;
+  return found ?? run.steps[0];
+}
+
+/** Which image of a grid a click hit (grids are ceil(sqrt(n)) columns wide, in reading order). */
+function imageIndex(img: HTMLImageElement, n: number, event: MouseEvent): number {
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const box = img.getBoundingClientRect();
+  const col = Math.min(cols - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * cols)));
+  const row = Math.min(rows - 1, Math.max(0, Math.floor(((event.clientY - box.top) / box.height) * rows)));
+  return Math.min(n - 1, row * cols + col);
+}
+
+function actionButton(text: string, title: string, post: FromGallery): HTMLButtonElement {
+  const b = el('button', { type: 'button', class: 'action', text, title });
+  b.addEventListener('click', () => api.post(post));
+  return b;
+}
+
+function entryFigure(e: GalleryEntry): HTMLElement {
+  const hint = e.trajectory ? 'Click an image to open its trajectory' : 'Click to open the grid (grids written while training have no trajectory)';
+  const img = el('img', { class: 'thumb', src: e.uri, alt: `${e.label}: ${e.title}`, title: `${e.title}\n${hint}`, tabindex: 0, 'data-key': e.key });
+  const open = (index?: number) => api.post({ type: 'open', key: e.key, index });
+  img.addEventListener('click', (ev) => open(e.trajectory && e.n ? imageIndex(img, e.n, ev) : undefined));
+  img.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      open(0);
+    }
+  });
+  const actions = el('div', { class: 'actions' },
+    actionButton('Save PNG', 'Save this grid as a PNG file', { type: 'savePng', key: e.key }),
+    actionButton('Copy settings', 'Copy the settings this grid was made with', { type: 'copySettings', key: e.key }),
+    e.repeatable ? actionButton('Sample again', 'Sample again from the same checkpoint with the same seed and settings', { type: 'sampleAgain', key: e.key }) : undefined);
+  return el('figure', { class: `entry ${e.origin}` }, img, el('figcaption', { text: e.label, title: e.title }), actions);
+}
+
+function render(): void {
+  clear(groupsEl);
+  const step = state.step !== undefined && steps.includes(state.step) ? state.step : steps.at(-1);
+  const index = step === undefined ? -1 : steps.indexOf(step);
+  sliderRow.hidden = steps.length < 2;
+  slider.max = String(Math.max(0, steps.length - 1));
+  slider.value = String(Math.max(0, index));
+  slider.setAttribute('aria-valuetext', step === undefined ? '' : `step ${step}`);
+  sliderLabel.textContent = step === undefined ? '' : `Step ${step} (${index + 1} of ${steps.length})`;
+  for (const run of runs) {
+    const group = step === undefined ? undefined : groupAt(run, step);
+    const heading = el('h2', { class: 'run', text: run.id });
+    const section = el('section', { class: 'run-group', 'data-run': run.id }, heading);
+    if (!group) {
+      section.append(el('p', { class: 'caption', text: 'No sample grids yet: training writes one every few hundred steps and when it ends.' }));
+    } else {
+      section.append(el('h3', { text: group.step === step ? `step ${group.step}` : `step ${group.step} (its latest at step ${step})` }));
+      const wrap = el('div', { class: 'entries' });
+      for (const e of group.entries) wrap.append(entryFigure(e));
+      section.append(wrap);
+    }
+    groupsEl.append(section);
+  }
 }
 
 function drawImages(images: GalleryImages): HTMLElement {
@@ -56,49 +115,40 @@ window.addEventListener('message', (event: MessageEvent<ToGallery>) => {
   const m = event.data;
   switch (m.type) {
     case 'empty':
-      heading.textContent = '';
-      grids = [];
-      gridImg.hidden = true;
-      slider.hidden = true;
+      runs = [];
+      steps = [];
+      clear(groupsEl);
+      sliderRow.hidden = true;
       fresh.hidden = true;
       sampleButton.hidden = true;
-      caption.textContent = m.message;
+      message.textContent = m.message;
       return;
-    case 'run': {
+    case 'groups': {
       sampleButton.hidden = false;
-      if (m.id !== state.runId) {
-        fresh.hidden = true;
-        state.step = undefined;
-      }
-      state.runId = m.id;
-      heading.textContent = m.id;
-      grids = m.grids;
-      slider.max = String(Math.max(0, grids.length - 1));
-      slider.hidden = grids.length < 2;
-      const remembered = grids.findIndex((g) => g.step === state.step);
-      const index = remembered >= 0 && remembered < grids.length - 1 ? remembered : grids.length - 1;
-      slider.value = String(index);
-      if (grids.length) showGrid(index);
-      else {
-        gridImg.hidden = true;
-        caption.textContent = m.caption;
-      }
+      message.textContent = '';
+      if (m.selected !== state.runId) fresh.hidden = true;
+      state.runId = m.selected;
+      runs = m.runs;
+      steps = m.steps;
       api.setState(state);
+      render();
       return;
     }
     case 'samples':
       if (m.id !== state.runId) return;
       clear(fresh);
-      fresh.append(el('h3', { text: 'Latest sample' }), drawImages(m.images), el('p', { class: 'caption', text: m.caption }));
+      fresh.append(el('h3', { text: `Latest sample of ${m.id}` }), drawImages(m.images), el('p', { class: 'caption', text: m.caption }));
       fresh.hidden = false;
       return;
   }
 });
 
-slider.addEventListener('input', () => showGrid(Number(slider.value)));
-gridImg.addEventListener('click', () => {
-  const step = Number(gridImg.dataset.step);
-  if (Number.isFinite(step)) api.post({ type: 'openGrid', step });
+slider.addEventListener('input', () => {
+  const i = Number(slider.value);
+  // The last position follows new steps as training writes them.
+  state.step = i >= steps.length - 1 ? undefined : steps[i];
+  api.setState(state);
+  render();
 });
 sampleButton.addEventListener('click', () => api.post({ type: 'sample' }));
 api.post({ type: 'ready' });

@@ -85,14 +85,41 @@ export interface GalleryImages {
   labels: string[];
 }
 
+/** One sample grid in the gallery; `key` names it in messages back to the extension. */
+export interface GalleryEntry {
+  key: string;
+  uri: string;
+  /** The settings it was made with, one line (the tooltip). */
+  title: string;
+  label: string;
+  origin: 'training' | 'sample';
+  /** Images in the grid, when known: a click picks one of them. */
+  n?: number;
+  trajectory: boolean;
+  /** Whether its settings are complete enough to sample it again. */
+  repeatable: boolean;
+}
+
+export interface GalleryRun {
+  id: string;
+  steps: { step: number; entries: GalleryEntry[] }[];
+}
+
 export type ToGallery =
-  | { type: 'run'; id: string; grids: { step: number; uri: string }[]; caption: string }
+  | { type: 'groups'; runs: GalleryRun[]; steps: number[]; selected?: string }
   | { type: 'empty'; message: string }
   | { type: 'samples'; id: string; images: GalleryImages; caption: string };
 
-export type FromGallery = { type: 'ready' } | { type: 'openGrid'; step: number } | { type: 'sample' };
+export type FromGallery =
+  | { type: 'ready' }
+  | { type: 'sample' }
+  | { type: 'open'; key: string; index?: number }
+  | { type: 'savePng'; key: string }
+  | { type: 'copySettings'; key: string }
+  | { type: 'sampleAgain'; key: string };
 
 export interface GalleryState {
   runId?: string;
+  /** The slider's step; undefined follows the newest step. */
   step?: number;
 }
