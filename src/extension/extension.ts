@@ -26,7 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const client = engine;
 
   context.subscriptions.push(
-    log, location, training, tree, gallery, treeView,
+    log, location, training, tree, gallery, treeView, client,
     vscode.window.registerWebviewViewProvider(GalleryViewProvider.viewType, gallery),
     vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: DashboardState | undefined) => {

@@ -37,7 +37,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, n
 <title>${escapeHtml(title)}</title>
 </head>
 <body>
-<main id="app" class="jit-${name}" aria-live="polite"></main>
+<main id="app" class="jit-${name}"></main>
 <script nonce="${escapeHtml(nonce)}" src="${escapeHtml(script)}"></script>
 </body>
 </html>`;

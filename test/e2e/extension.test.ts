@@ -24,6 +24,7 @@ import {
   findFrame,
   installExtension,
   listProcesses,
+  notifications,
   openWorkbench,
   processCommandLine,
   reloadWindow,
@@ -80,10 +81,18 @@ async function setColorTheme(page: Page, label: string): Promise<void> {
   await widget.waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
-/** Hides the notification toasts (they stay in the notification centre) so screenshots show the views. */
-async function hideToasts(page: Page): Promise<void> {
-  await runCommand(page, 'Notifications: Hide Notifications').catch(() => page.keyboard.press('Escape'));
-  await sleep(1500); // charts redraw after a resize or theme change
+/**
+ * Takes a screenshot without notification toasts covering the views: Do Not Disturb mode hides them (they stay
+ * in the notification centre) and is switched off again afterwards.
+ */
+async function cleanScreenshot(page: Page, name: string): Promise<void> {
+  await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+  try {
+    await sleep(1500); // charts redraw after a resize or theme change
+    await screenshot(page, name);
+  } finally {
+    await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+  }
 }
 
 describe('JiT Explorer in a real VS Code', function () {
@@ -126,6 +135,7 @@ describe('JiT Explorer in a real VS Code', function () {
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
       await screenshot(page, `extension-failed-${this.currentTest.title}`).catch(() => undefined);
+      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
     }
   });
 
@@ -183,20 +193,17 @@ describe('JiT Explorer in a real VS Code', function () {
     await frame.evaluate('window.scrollTo(0, 0)');
 
     await runCommand(page, 'JiT: Focus on Runs View');
-    await hideToasts(page);
-    await screenshot(page, 'dashboard-dark');
+    await cleanScreenshot(page, 'dashboard-dark');
     for (const [theme, cls, name] of [['Light Modern', 'vscode-light', 'dashboard-light'], ['Dark High Contrast', 'vscode-high-contrast', 'dashboard-high-contrast']]) {
       await setColorTheme(page, theme);
       frame = await findFrame(page, `body.${cls} #loss-chart`, 60_000);
-      await hideToasts(page);
-      await screenshot(page, name);
+      await cleanScreenshot(page, name);
     }
     await setColorTheme(page, 'Dark Modern');
     await findFrame(page, 'body.vscode-dark #loss-chart', 60_000);
     // A narrow window: the cards stack in one column and stay readable.
     await page.setViewportSize({ width: 760, height: 900 });
-    await hideToasts(page);
-    await screenshot(page, 'dashboard-narrow');
+    await cleanScreenshot(page, 'dashboard-narrow');
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
@@ -226,8 +233,7 @@ describe('JiT Explorer in a real VS Code', function () {
     assert.deepStrictEqual(labels.slice(0, 8), ['circle', 'square', 'triangle', 'ring', 'plus', 'diamond', 'stripes', 'star']);
     assert.match(await gallery.locator('.fresh .caption').innerText(), /16 images, 20 euler steps, guidance 1, ema1 weights/);
     assert.ok(fs.readdirSync(path.join(runDir, 'samples')).some((f) => /^step-\d+-euler20-cfg1-ema1-seed\d+\.png$/.test(f)), 'the grid was written into the run');
-    await hideToasts(page);
-    await screenshot(page, 'gallery-samples');
+    await cleanScreenshot(page, 'gallery-samples');
   });
 
   it('restores the dashboard with its data after a window reload; the old engine process ends', async function () {
@@ -280,8 +286,7 @@ describe('JiT Explorer in a real VS Code', function () {
     const msg = await waitForNotification(page, /The JiT engine stopped during training/, 60_000);
     assert.match(msg, /^The JiT engine stopped during training \(the engine process was ended by SIGKILL\); the run keeps its checkpoint at step \d+: continue it with JiT: Resume Training\.$/);
     await until('the dashboard to show the crash', async () => (/engine stopped at step \d+ · resumable/.test(await frame.locator('.status').innerText().catch(() => '')) ? true : undefined), 30_000);
-    await hideToasts(page);
-    await screenshot(page, 'engine-died');
+    await cleanScreenshot(page, 'engine-died');
   });
 
   it('leaves no engine process when VS Code ends during a resumed training (which keeps a checkpoint)', async function () {
