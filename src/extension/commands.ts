@@ -51,7 +51,7 @@ async function pickCheckpoint(root: string | undefined, title: string): Promise<
     void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first (stopping it also writes one).');
     return undefined;
   }
-  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first; press Enter for the latest checkpoint' }))?.file;
+  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first; press Enter for the latest checkpoint', ignoreFocusOut: true }))?.file;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, d: CommandDeps): void {
@@ -196,7 +196,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       { pkg: '@tensorflow/tfjs-node-gpu', label: 'TensorFlow with CUDA (NVIDIA GPU)', description: '@tensorflow/tfjs-node-gpu', detail: 'Needs CUDA 11.2 and cuDNN 8.1; without them it runs on the CPU' },
       { pkg: '@tensorflow/tfjs-node', label: 'TensorFlow on the CPU', description: '@tensorflow/tfjs-node', detail: 'Native multi-threaded CPU kernels; faster than wasm for large models' },
     ];
-    const pick = await vscode.window.showQuickPick(gpuFirst ? choices : choices.slice(1), { title: 'JiT: Install Native Backend', placeHolder: 'Downloads about 300 MB with your npm into the extension\'s storage' });
+    const pick = await vscode.window.showQuickPick(gpuFirst ? choices : choices.slice(1), { title: 'JiT: Install Native Backend', placeHolder: 'Downloads about 300 MB with your npm into the extension\'s storage', ignoreFocusOut: true });
     if (!pick) return;
     if (training.busy) {
       void vscode.window.showWarningMessage('Stop the running training first: the engine restarts to load the native backend.');
