@@ -1,0 +1,121 @@
+/**
+ * The exploration views in a real VS Code (code-server in Chromium, see harness.ts): on a tiny run written by the
+ * CLI, "JiT: Sample" with a few Heun steps, the Sample Gallery grouped by run and step, a click on a sample that
+ * opens the trajectory viewer with one frame per step, and the latent viewer on the run's checkpoint; screenshots
+ * in the dark, light and high-contrast themes go to test-results/e2e/.
+ *
+ *   bash test/e2e/setup.sh   # once
+ *   npx mocha --no-config --require tsx/cjs --timeout 900000 test/e2e/views.test.ts
+ */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame, Page } from 'playwright-core';
+import { REPO_ROOT, codeServerInstalled, defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until } from './setupExtension';
+
+const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
+const SAMPLE_STEPS = 5;
+
+/** Waits for a quick input whose title contains `what`, types `text` (when given) and presses Enter. */
+async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  await until(`the quick input for ${what}`, async () => ((await widget.locator('.quick-input-title').innerText().catch(() => '')).includes(what) ? true : undefined), 30_000);
+  const input = widget.locator('.quick-input-box input');
+  if (text !== undefined) {
+    await input.fill(text);
+    await sleep(300); // let the list filter
+  }
+  await input.press('Enter');
+  await sleep(300);
+}
+
+async function shots(page: Page, name: string): Promise<void> {
+  for (const [label, suffix] of THEMES) {
+    await setColorTheme(page, label);
+    await cleanScreenshot(page, `${name}-${suffix}`);
+  }
+}
+
+describe('Exploration views in a real VS Code', function () {
+  this.timeout(900_000);
+  const bin = defaultCodeServerBin();
+  let s: Session | undefined;
+  let page: Page;
+  let runDir = '';
+
+  before(async function () {
+    if (!codeServerInstalled(bin)) {
+      if (process.env.JIT_E2E_REQUIRED === '1') throw new Error(`code-server not found at ${bin}: run test/e2e/setup.sh`);
+      console.log(`    code-server not found at ${bin}: skipping (run test/e2e/setup.sh)`);
+      this.skip();
+    }
+    packageExtension();
+    s = await openSession(bin, 'jit-e2e-views-', (ws) => {
+      // A tiny run with a checkpoint and a training preview grid, written by the built CLI before VS Code opens.
+      const out = path.join(ws, '.jit', 'runs');
+      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'jit.js'), 'train', '--preset', 'JiT-Ti/4', '--steps', '2', '--batch', '2',
+        '--sample-every', '2', '--checkpoint-every', '2', '--preview-steps', '3', '--preview-n', '4', '--out', out], { encoding: 'utf8', timeout: 300_000 });
+      assert.strictEqual(r.status, 0, `jit train failed:\n${r.stdout}\n${r.stderr}`);
+      runDir = path.join(out, fs.readdirSync(out)[0]);
+      assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'step-2.safetensors')), 'the CLI wrote step-2.safetensors');
+      assert.ok(fs.existsSync(path.join(runDir, 'samples', 'step-2.png')), 'the CLI wrote the preview grid step-2.png');
+    });
+    page = s.page;
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
+      await screenshot(page, `views-failed-${this.currentTest.title}`).catch(() => undefined);
+      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
+    }
+  });
+
+  after(async function () {
+    await s?.close();
+  });
+
+  let gallery: Frame;
+
+  it('"JiT: Sample" with each setting chosen writes a grid that the Sample Gallery shows next to the training preview', async function () {
+    await runCommand(page, 'JiT: Sample');
+    await quickInput(page, undefined, 'Sample — from which checkpoint');
+    await quickInput(page, 'Choose each setting', 'JiT: Sample from');
+    await quickInput(page, undefined, 'weights');
+    await quickInput(page, undefined, 'classes');
+    await quickInput(page, '4', 'images');
+    await quickInput(page, undefined, 'sampler');
+    await quickInput(page, String(SAMPLE_STEPS), 'steps');
+    await quickInput(page, undefined, 'CFG scale');
+    await quickInput(page, '1234', 'seed');
+    gallery = await findFrame(page, 'figure.entry.sample img.thumb', 300_000);
+    const grid = fs.readdirSync(path.join(runDir, 'samples')).find((f) => /^step-2-heun5-cfg1-ema1-seed1234\.png$/.test(f));
+    assert.ok(grid, `the grid was written into the run: ${fs.readdirSync(path.join(runDir, 'samples')).join(', ')}`);
+    assert.ok(fs.existsSync(path.join(runDir, 'samples', grid.replace(/\.png$/, '.trajectory.json'))), 'its trajectory was recorded next to it');
+    assert.strictEqual(await gallery.locator('figure.entry.training img.thumb').count(), 1, 'the training preview of step 2 is in the same group');
+    const title = (await gallery.locator('figure.entry.sample img.thumb').first().getAttribute('title')) ?? '';
+    assert.match(title, /step 2, 4 images, 5 heun steps, CFG 1 .*ema1 weights, seed 1234/);
+    assert.match(await gallery.locator('.run-group h2').first().innerText(), new RegExp(path.basename(runDir)));
+    assert.strictEqual(await gallery.locator('figure.entry.sample button', { hasText: 'Sample again' }).count(), 1);
+  });
+
+  it('a click on a sample opens the trajectory viewer with one frame per step', async function () {
+    await gallery.locator('figure.entry.sample img.thumb').first().click({ position: { x: 5, y: 5 } });
+    const viewer = await findFrame(page, '.strip[aria-label="predicted clean image at every step"] canvas', 120_000);
+    await until('every frame', async () => ((await viewer.locator('.strip[aria-label="predicted clean image at every step"] canvas').count()) === SAMPLE_STEPS ? true : undefined), 30_000);
+    assert.strictEqual(await viewer.locator('.strip[aria-label="z_t at every step"] canvas').count(), SAMPLE_STEPS + 1, 'z_t from the noise to the sample');
+    await shots(page, 'views-trajectory');
+  });
+
+  it('the latent viewer on the run\'s checkpoint shows its numbers', async function () {
+    await runCommand(page, 'JiT: Open Latent Viewer');
+    await quickInput(page, undefined, 'Open Latent Viewer');
+    const latent = await findFrame(page, 'table.numbers td', 300_000);
+    const cells = await latent.locator('table.numbers td').allInnerTexts();
+    assert.ok(cells.slice(0, 2).every((c) => Number.isFinite(Number(c))), `numbers: ${cells.join(' | ')}`);
+    assert.ok((await latent.locator('.tiles canvas').count()) > 0, 'basis patches');
+    await shots(page, 'views-latent');
+  });
+});
