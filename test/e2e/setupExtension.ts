@@ -1,0 +1,86 @@
+/**
+ * What the e2e suites share beyond harness.ts: package the VSIX once, install it into fresh folders and open a
+ * trusted workbench on a workspace; waiting, colour themes and screenshots without notification toasts.
+ */
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Browser, Page } from 'playwright-core';
+import { CodeServer, REPO_ROOT, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
+
+export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
+
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, limitMs: number): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Builds the VSIX (`npm run package`). */
+export function packageExtension(): void {
+  const built = spawnSync('npm', ['run', 'package'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
+  assert.strictEqual(built.status, 0, `npm run package failed:\n${built.stdout}\n${built.stderr}`);
+}
+
+export interface Session {
+  tmp: string;
+  workspace: string;
+  extensionsDir: string;
+  userDataDir: string;
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  /** Closes the browser, stops code-server and removes the folders (unless JIT_E2E_KEEP=1). */
+  close(): Promise<void>;
+}
+
+/**
+ * Installs the packaged extension into fresh folders and opens a trusted workbench on a new workspace, after
+ * `prepare(workspace)` has put files into it.
+ */
+export async function openSession(bin: string, prefix: string, prepare: (workspace: string) => void, settings: Record<string, unknown> = {}): Promise<Session> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const workspace = path.join(tmp, 'workspace');
+  fs.mkdirSync(workspace);
+  prepare(workspace);
+  const dirs = { extensionsDir: path.join(tmp, 'extensions'), userDataDir: path.join(tmp, 'user-data') };
+  await installExtension(bin, VSIX, dirs);
+  const server = await startCodeServer({ bin, folder: workspace, ...dirs, settings });
+  const wb = await openWorkbench(server.url, workspace, { trust: true });
+  return {
+    tmp, workspace, ...dirs, server, browser: wb.browser, page: wb.page,
+    close: async () => {
+      await wb.browser.close().catch(() => undefined);
+      await server.stop().catch((e: Error) => console.error(e.message));
+      if (process.env.JIT_E2E_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Picks a colour theme in "Preferences: Color Theme" by its label (e.g. "Light Modern"). */
+export async function setColorTheme(page: Page, label: string): Promise<void> {
+  await runCommand(page, 'Preferences: Color Theme');
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  await widget.locator('.quick-input-box input').fill(label);
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await widget.locator('.quick-input-box input').press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+/** A screenshot without notification toasts covering the views (Do Not Disturb, switched off afterwards). */
+export async function cleanScreenshot(page: Page, name: string): Promise<void> {
+  await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+  try {
+    await sleep(1500); // canvases redraw after a theme change
+    await screenshot(page, name);
+  } finally {
+    await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+  }
+}
