@@ -99,6 +99,7 @@ describe('Exploration views in a real VS Code', function () {
     assert.match(title, /step 2, 4 images, 5 heun steps, CFG 1 .*ema1 weights, seed 1234/);
     assert.match(await gallery.locator('.run-group h2').first().innerText(), new RegExp(path.basename(runDir)));
     assert.strictEqual(await gallery.locator('figure.entry.sample button', { hasText: 'Sample again' }).count(), 1);
+    await shots(page, 'views-gallery');
   });
 
   it('a click on a sample opens the trajectory viewer with one frame per step', async function () {
