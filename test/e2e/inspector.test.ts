@@ -53,7 +53,7 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
       assert.strictEqual(r.status, 0, `jit train failed:\n${r.stdout}\n${r.stderr}`);
       runName = fs.readdirSync(out)[0];
       assert.ok(fs.existsSync(path.join(out, runName, 'checkpoints', 'step-2.safetensors')), 'the CLI wrote step-2.safetensors');
-    });
+    }, { 'explorer.compactFolders': false });
     page = s.page;
   });
 
@@ -80,7 +80,7 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
     assert.ok(modules.includes('net'), `modules: ${modules.join(', ')}`);
     // Filter to the patch embedding and open its numbers, histogram, heatmap and filters.
     await frame.locator('nav.tree input[type="search"]').fill('proj1');
-    await frame.locator('button.tensor', { hasText: 'proj1.weight' }).first().click();
+    await frame.locator('button.tensor[data-name="net.x_embedder.proj1.weight"]').click();
     await until('the tensor numbers', async () => ((await frame.locator('.detail table.stats').count()) > 0 ? true : undefined), 60_000);
     const stats = await frame.locator('.detail table.stats').innerText();
     assert.match(stats, /mean[\s\S]*std[\s\S]*L2 norm[\s\S]*NaN\s+0/);
@@ -103,8 +103,9 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
     await frame.locator('#lab-dims').fill('2, 16');
     await frame.locator('#lab-target-v').uncheck();
     await frame.locator('#lab-steps').fill('60');
-    await frame.locator('button[type="submit"]').click();
-    await until('the finished grid', async () => ((await frame.locator('.cells figure.cell canvas').count()) === 4 ? true : undefined), 600_000);
+    await frame.locator('button', { hasText: /^Run$/ }).click();
+    await until('the run to start', async () => ((await frame.locator('.status').innerText()).trim() ? true : undefined), 120_000);
+    await until('the finished grid', async () => ((await frame.locator('.cells figure.cell canvas').count()) === 4 ? true : undefined), 300_000);
     const distances = await frame.locator('.cells figcaption.distance').allInnerTexts();
     assert.strictEqual(distances.length, 4);
     for (const d of distances) assert.match(d, /^W1 = \d+\.\d{3}$/);

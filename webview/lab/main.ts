@@ -25,7 +25,8 @@ const dimsIn = el('input', { id: 'lab-dims', type: 'text', value: state.request.
 const stepsIn = el('input', { id: 'lab-steps', type: 'number', min: 1, max: 100000, step: 1, value: state.request.steps });
 const seedIn = el('input', { id: 'lab-seed', type: 'number', step: 1, value: state.request.seed });
 const targetBoxes = TARGETS.map((t) => el('input', { type: 'checkbox', id: `lab-target-${t}`, value: t, checked: state.request.targets.includes(t) }));
-const runBtn = el('button', { type: 'submit', text: 'Run' });
+// A plain button, not a submit: webviews run without forms (enableForms: false), so a form never submits.
+const runBtn = el('button', { type: 'button', text: 'Run' });
 const cancelBtn = el('button', { type: 'button', class: 'secondary', text: 'Cancel', hidden: true });
 const formError = el('p', { class: 'error', role: 'alert' });
 const form = el('form', { class: 'controls', novalidate: true },
@@ -60,8 +61,7 @@ function readForm(): LabRequest | string {
   return { data: dataSel.value as LabData, dims, targets, steps, seed };
 }
 
-form.addEventListener('submit', (e) => {
-  e.preventDefault();
+function start(): void {
   if (running) return;
   const r = readForm();
   if (typeof r === 'string') {
@@ -72,6 +72,13 @@ form.addEventListener('submit', (e) => {
   state.request = r;
   api.setState(state);
   api.post({ type: 'run', request: r });
+}
+runBtn.addEventListener('click', start);
+form.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && e.target instanceof HTMLInputElement && e.target.type !== 'checkbox') {
+    e.preventDefault();
+    start();
+  }
 });
 cancelBtn.addEventListener('click', () => api.post({ type: 'cancel' }));
 
