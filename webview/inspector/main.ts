@@ -207,7 +207,7 @@ function drawHeatmap(values: ArrayLike<number>, rows: number, cols: number): HTM
   src.width = cols;
   src.height = rows;
   src.getContext('2d')!.putImageData(img, 0, 0);
-  const scale = Math.max(1, Math.min(8, Math.floor(480 / Math.max(rows, cols))));
+  const scale = Math.max(1, Math.min(40, Math.floor(480 / Math.max(rows, cols))));
   const out = el('canvas', { class: 'heatmap', role: 'img', 'aria-label': `Heatmap of a ${rows} x ${cols} slice, blue negative, red positive, scaled to ±${fmt(m)}` });
   out.width = cols * scale;
   out.height = rows * scale;
