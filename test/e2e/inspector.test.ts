@@ -22,13 +22,18 @@ async function explorerRow(page: Page, label: string, action: 'click' | 'dblclic
   const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   const row = page.locator('.explorer-folders-view .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
   await row.waitFor({ state: 'visible', timeout: 60_000 });
-  if (action === 'click') {
+  if (action === 'dblclick') {
+    await row.dblclick();
+    await sleep(400);
+    return;
+  }
+  // The tree re-renders while folders expand, so a click can land while rows move: click until it took.
+  for (let attempt = 0; attempt < 5; attempt++) {
     if ((await row.getAttribute('aria-expanded')) === 'true') return;
     await row.click();
-  } else {
-    await row.dblclick();
+    for (let i = 0; i < 10 && (await row.getAttribute('aria-expanded')) !== 'true'; i++) await sleep(300);
   }
-  await sleep(400);
+  if ((await row.getAttribute('aria-expanded')) !== 'true') throw new Error(`the explorer folder ${label} did not expand`);
 }
 
 describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
