@@ -2,17 +2,9 @@
 // numbers are computed by the engine; images arrive as uint8 HWC RGB and points as float32 in one ArrayBuffer
 // with an offset table (a pack), never as JSON arrays.
 
-export interface PackEntry {
-  name: string;
-  dtype: 'float32' | 'float64' | 'int32' | 'uint8';
-  shape: number[];
-  byteOffset: number;
-}
+import type { Pack } from './tensorPack';
 
-export interface Pack {
-  buffer: ArrayBuffer;
-  entries: PackEntry[];
-}
+export type { Pack, PackEntry } from './tensorPack';
 
 export interface StepNumbers {
   step: number;
