@@ -10,16 +10,13 @@
  * Screenshots (dark, light and high-contrast themes) and timings go to test-results/e2e/.
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   CodeServer,
-  REPO_ROOT,
   SCREENSHOT_DIR,
-  codeServerInstalled,
   defaultCodeServerBin,
   findFrame,
   installExtension,
@@ -34,8 +31,8 @@ import {
   startCodeServer,
   waitForNotification,
 } from './harness';
+import { VSIX, packageExtension, requireCodeServer } from './setupExtension';
 
-const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
 // Previews and periodic checkpoints are slow on two cores; stopping still writes a checkpoint.
 const SETTINGS = { 'jit.sampleEvery': 100000, 'jit.checkpointEvery': 100000 };
 
@@ -113,13 +110,8 @@ describe('JiT Explorer in a real VS Code', function () {
   const runsRoot = () => path.join(workspace, '.jit', 'runs');
 
   before(async function () {
-    if (!codeServerInstalled(bin)) {
-      if (process.env.JIT_E2E_REQUIRED === '1') throw new Error(`code-server not found at ${bin}: run test/e2e/setup.sh`);
-      console.log(`    code-server not found at ${bin}: skipping (run test/e2e/setup.sh)`);
-      this.skip();
-    }
-    const built = spawnSync('npm', ['run', 'package'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
-    assert.strictEqual(built.status, 0, `npm run package failed:\n${built.stdout}\n${built.stderr}`);
+    requireCodeServer(this, bin);
+    packageExtension();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jit-e2e-ext-'));
     workspace = path.join(tmp, 'fresh-workspace');
     fs.mkdirSync(workspace);

@@ -8,12 +8,10 @@
  *   npx mocha --no-config --require tsx/cjs --timeout 900000 test/e2e/inspector.test.ts
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { REPO_ROOT, codeServerInstalled, defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until } from './setupExtension';
+import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
 
 const THEMES: [string, string, string][] = [['Light Modern', 'vscode-light', 'light'], ['Dark High Contrast', 'vscode-high-contrast', 'high-contrast'], ['Dark Modern', 'vscode-dark', 'dark']];
 
@@ -44,20 +42,10 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
   let runName = '';
 
   before(async function () {
-    if (!codeServerInstalled(bin)) {
-      if (process.env.JIT_E2E_REQUIRED === '1') throw new Error(`code-server not found at ${bin}: run test/e2e/setup.sh`);
-      console.log(`    code-server not found at ${bin}: skipping (run test/e2e/setup.sh)`);
-      this.skip();
-    }
+    requireCodeServer(this, bin);
     packageExtension();
     s = await openSession(bin, 'jit-e2e-inspector-', (ws) => {
-      // A run with a small checkpoint, written by the built CLI before VS Code opens the folder.
-      const out = path.join(ws, '.jit', 'runs');
-      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'jit.js'), 'train', '--preset', 'JiT-Ti/4', '--steps', '2', '--batch', '2',
-        '--sample-every', '1000', '--checkpoint-every', '2', '--preview-steps', '2', '--out', out], { encoding: 'utf8', timeout: 300_000 });
-      assert.strictEqual(r.status, 0, `jit train failed:\n${r.stdout}\n${r.stderr}`);
-      runName = fs.readdirSync(out)[0];
-      assert.ok(fs.existsSync(path.join(out, runName, 'checkpoints', 'step-2.safetensors')), 'the CLI wrote step-2.safetensors');
+      runName = path.basename(trainTinyRun(ws, ['--sample-every', '1000', '--preview-steps', '2']));
     }, { 'explorer.compactFolders': false });
     page = s.page;
   });

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
+import { CodeServer, REPO_ROOT, codeServerInstalled, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
 
 export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
 
@@ -20,6 +20,31 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
     await sleep(250);
   }
+}
+
+/**
+ * Skips the suite when code-server is missing (run test/e2e/setup.sh), unless JIT_E2E_REQUIRED=1 makes that a
+ * failure (CI). Call from a `before` hook with its `this`.
+ */
+export function requireCodeServer(ctx: Mocha.Context, bin: string): void {
+  if (codeServerInstalled(bin)) return;
+  if (process.env.JIT_E2E_REQUIRED === '1') throw new Error(`code-server not found at ${bin}: run test/e2e/setup.sh`);
+  console.log(`    code-server not found at ${bin}: skipping (run test/e2e/setup.sh)`);
+  ctx.skip();
+}
+
+/**
+ * Writes a tiny JiT-Ti/4 run (2 steps, checkpoint at step 2) into <workspace>/.jit/runs with the built CLI, before
+ * VS Code opens the folder. Returns the run folder.
+ */
+export function trainTinyRun(workspace: string, extraArgs: string[] = []): string {
+  const out = path.join(workspace, '.jit', 'runs');
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'jit.js'), 'train', '--preset', 'JiT-Ti/4', '--steps', '2', '--batch', '2',
+    '--checkpoint-every', '2', '--out', out, ...extraArgs], { encoding: 'utf8', timeout: 300_000 });
+  assert.strictEqual(r.status, 0, `jit train failed:\n${r.stdout}\n${r.stderr}`);
+  const runDir = path.join(out, fs.readdirSync(out)[0]);
+  assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'step-2.safetensors')), 'the CLI wrote step-2.safetensors');
+  return runDir;
 }
 
 /** Builds the VSIX (`npm run package`). */

@@ -8,12 +8,11 @@
  *   npx mocha --no-config --require tsx/cjs --timeout 900000 test/e2e/views.test.ts
  */
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { REPO_ROOT, codeServerInstalled, defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until } from './setupExtension';
+import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
 const SAMPLE_STEPS = 5;
@@ -47,20 +46,11 @@ describe('Exploration views in a real VS Code', function () {
   let runDir = '';
 
   before(async function () {
-    if (!codeServerInstalled(bin)) {
-      if (process.env.JIT_E2E_REQUIRED === '1') throw new Error(`code-server not found at ${bin}: run test/e2e/setup.sh`);
-      console.log(`    code-server not found at ${bin}: skipping (run test/e2e/setup.sh)`);
-      this.skip();
-    }
+    requireCodeServer(this, bin);
     packageExtension();
     s = await openSession(bin, 'jit-e2e-views-', (ws) => {
-      // A tiny run with a checkpoint and a training preview grid, written by the built CLI before VS Code opens.
-      const out = path.join(ws, '.jit', 'runs');
-      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'jit.js'), 'train', '--preset', 'JiT-Ti/4', '--steps', '2', '--batch', '2',
-        '--sample-every', '2', '--checkpoint-every', '2', '--preview-steps', '3', '--preview-n', '4', '--out', out], { encoding: 'utf8', timeout: 300_000 });
-      assert.strictEqual(r.status, 0, `jit train failed:\n${r.stdout}\n${r.stderr}`);
-      runDir = path.join(out, fs.readdirSync(out)[0]);
-      assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'step-2.safetensors')), 'the CLI wrote step-2.safetensors');
+      // A tiny run with a checkpoint and a training preview grid.
+      runDir = trainTinyRun(ws, ['--sample-every', '2', '--preview-steps', '3', '--preview-n', '4']);
       assert.ok(fs.existsSync(path.join(runDir, 'samples', 'step-2.png')), 'the CLI wrote the preview grid step-2.png');
     });
     page = s.page;
