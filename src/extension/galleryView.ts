@@ -11,6 +11,7 @@ import { discoverRuns } from '../io/runs';
 import type { FromGallery, GalleryRun, ToGallery } from '../../webview/shared/protocol';
 import { classNames } from './runInfo';
 import { RunsLocation } from './runsLocation';
+import { RunsFolderWatcher } from './runsFolderWatcher';
 import { repeatRequest } from './sampleFlow';
 import { SampleEntry, allSteps, describeSettings, runSampleGroups } from './sampleGroups';
 import { TrainingController } from './training';
@@ -35,12 +36,12 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
   private fresh: Extract<ToGallery, { type: 'samples' }> | undefined;
   /** The entries of the last message, by key, for the page's actions. */
   private entries = new Map<string, { runDir: string; entry: SampleEntry }>();
-  private watcher: vscode.FileSystemWatcher | undefined;
-  private watchedRoot: string | undefined;
+  private readonly watcher: RunsFolderWatcher;
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly location: RunsLocation, training: TrainingController) {
+    this.watcher = new RunsFolderWatcher(location, '**/samples/*.{png,json}', () => this.sendSoon());
     this.subscriptions.push(
       training.onDidEvent(({ runDir, event }) => {
         if (event.type === 'started' && !this.runDir) this.showRun(runDir);
@@ -48,12 +49,12 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
       }),
       location.onDidChange(() => this.configure()),
     );
-    this.watch();
+    this.watcher.ensure();
   }
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.watcher?.dispose();
+    this.watcher.dispose();
     this.subscriptions.forEach((d) => d.dispose());
   }
 
@@ -67,31 +68,17 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
 
   /** Narrow resource roots: the page's bundle and the runs folder (grids are files in it). */
   private configure(): void {
-    this.watch();
+    this.watcher.ensure();
     if (!this.view) return;
     const root = this.location.current();
     this.view.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: [webviewDist(this.extensionUri), ...(root ? [vscode.Uri.file(root)] : [])] };
     this.view.webview.html = webviewHtml(this.view.webview, this.extensionUri, 'gallery', 'JiT Sample Gallery');
   }
 
-  /** (Re)creates the watcher on the runs folder's sample grids when the folder moved or came into existence. */
-  private watch(): void {
-    const root = this.location.current();
-    if (root === this.watchedRoot && this.watcher) return;
-    this.watcher?.dispose();
-    this.watcher = undefined;
-    this.watchedRoot = root;
-    if (!root || !fs.existsSync(root)) return;
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**/samples/*.{png,json}'));
-    this.watcher.onDidCreate(() => this.sendSoon());
-    this.watcher.onDidChange(() => this.sendSoon());
-    this.watcher.onDidDelete(() => this.sendSoon());
-  }
-
   showRun(runDir: string): void {
     if (runDir !== this.runDir) this.fresh = undefined;
     this.runDir = runDir;
-    this.watch();
+    this.watcher.ensure();
     this.send();
   }
 
@@ -108,7 +95,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
     };
     if (this.view) this.view.show(true);
     else void vscode.commands.executeCommand(`${GalleryViewProvider.viewType}.focus`);
-    this.watch();
+    this.watcher.ensure();
     this.send();
   }
 

@@ -1,11 +1,11 @@
 // The Runs tree: runs (newest first) -> checkpoints and sample grids, refreshed by a file watcher on the runs
 // folder and by the running training's events.
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { discoverRuns, listCheckpoints, listSampleGrids, RunSummary } from '../io/runs';
 import type { RunFile } from './runInfo';
 import { RunsLocation } from './runsLocation';
+import { RunsFolderWatcher } from './runsFolderWatcher';
 import { TrainingController } from './training';
 
 export type RunsNode =
@@ -16,28 +16,28 @@ export type RunsNode =
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private watcher: vscode.FileSystemWatcher | undefined;
-  private watchedRoot: string | undefined;
+  private readonly watcher: RunsFolderWatcher;
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [this.changed];
 
   constructor(private readonly location: RunsLocation, private readonly training: TrainingController) {
+    this.watcher = new RunsFolderWatcher(location, '**/{run.json,*.safetensors,*.png}', () => this.refreshSoon(), ['create', 'delete']);
     this.subscriptions.push(
       location.onDidChange(() => this.refresh()),
       training.onDidEvent(({ event }) => (event.type === 'started' || event.type === 'checkpoint' || event.type === 'samples' || event.type === 'finished') && this.refreshSoon()),
       training.onDidChangeStatus(() => this.refreshSoon()),
     );
-    this.watch();
+    this.watcher.ensure();
   }
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.watcher?.dispose();
+    this.watcher.dispose();
     this.subscriptions.forEach((d) => d.dispose());
   }
 
   refresh(): void {
-    this.watch();
+    this.watcher.ensure();
     this.changed.fire(undefined);
   }
 
@@ -45,19 +45,6 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   refreshSoon(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.refresh(), 300);
-  }
-
-  /** (Re)creates the watcher when the runs folder moved or came into existence. */
-  private watch(): void {
-    const root = this.location.current();
-    if (root === this.watchedRoot && this.watcher) return;
-    this.watcher?.dispose();
-    this.watcher = undefined;
-    this.watchedRoot = root;
-    if (!root || !fs.existsSync(root)) return;
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(root), '**/{run.json,*.safetensors,*.png}'));
-    this.watcher.onDidCreate(() => this.refreshSoon());
-    this.watcher.onDidDelete(() => this.refreshSoon());
   }
 
   runs(): RunSummary[] {
