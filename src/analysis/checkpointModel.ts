@@ -1,16 +1,46 @@
-// What the analyses need from a checkpoint file: its model, its diffusion settings and a TF.js denoiser over one
-// copy of its weights. The analyses drive the sampler directly (one network for many settings), so they build the
-// denoiser here rather than through sampleFromCheckpoint, which loads the file and writes a PNG on every call.
+// What anything that runs a checkpoint needs: its model, its diffusion settings, and a denoiser over one copy of
+// its weights, run by ONNX Runtime when it loads (5-10x TensorFlow.js on wasm) or by TensorFlow.js. `jit sample`,
+// the CFG x EMA grid and the Euler/Heun comparison all open their network here, so they pick the engine by the
+// same rule and report it the same way.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights } from '../io/checkpoint';
 import { DEFAULT_DIFFUSION, DiffusionConfig, JiTConfig } from '../jit/config';
 import { TfDenoiser } from '../jit/denoiser';
-import type { JiTNetwork } from '../jit/model';
+import { JiTNetwork } from '../jit/model';
 import { OfficialTensor, paramsFromOfficial } from '../jit/params';
+import type { Denoiser } from '../jit/sampler';
+import { OnnxDenoiser } from '../onnx/denoiser';
+import { firstLine } from '../onnx/runtime';
+import { OnnxOptions, checkpointSession } from '../onnx/session';
+import { backendInfo } from '../engine/backend';
 import type { RunConfig } from '../train/runConfig';
 import type { WeightsChoice } from '../train/trainer';
 
+/** Which inference engine runs the network: ONNX Runtime when it loads (auto), or the one named. */
+export type SamplingEngine = 'auto' | 'onnx' | 'tfjs';
+export const SAMPLING_ENGINES: readonly SamplingEngine[] = ['auto', 'onnx', 'tfjs'];
+
+/** The engine that ran the network, always reported with a sample. */
+export interface EngineReport {
+  engine: 'onnx' | 'tfjs';
+  /** The ONNX Runtime execution provider ('cpu', 'cuda', ...) or the TensorFlow.js backend ('wasm', 'tensorflow', ...). */
+  provider: string;
+  /** One line for people, e.g. "ONNX Runtime, cpu execution provider, 2 threads". */
+  description: string;
+  /** Why a preferred engine or execution provider was not used. */
+  notes: string[];
+}
+
+export interface EngineChoice {
+  /** Default 'auto'. */
+  engine?: SamplingEngine;
+  /** ONNX Runtime threads and execution providers. */
+  onnx?: OnnxOptions;
+}
+
 export interface CheckpointWeights {
+  file: string;
+  which: WeightsChoice;
   model: JiTConfig;
   diffusion: DiffusionConfig;
   weights: Map<string, OfficialTensor>;
@@ -18,12 +48,19 @@ export interface CheckpointWeights {
   run?: RunConfig;
 }
 
+export interface OpenDenoiser {
+  denoiser: Denoiser;
+  report: EngineReport;
+  /** Frees the network (TF.js) or releases the cached session (ONNX). */
+  dispose(): void;
+}
+
 /** The chosen weights copy of a checkpoint with the diffusion settings it was trained with. */
 export function loadCheckpointWeights(file: string, which: WeightsChoice): CheckpointWeights {
   const { model, weights, step, run } = loadWeights(file, which);
-  // A bare state dict records no diffusion settings: the official defaults, as sampleFromCheckpoint assumes.
+  // A bare state dict records no diffusion settings: the official defaults (noise scale 2 from 512 px).
   const diffusion = run?.diffusion ?? { ...DEFAULT_DIFFUSION, noiseScale: model.inputSize >= 512 ? 2 : 1 };
-  return { model, diffusion, weights, step, run };
+  return { file, which, model, diffusion, weights, step, run };
 }
 
 /** The proj1 weight [d', C, p, p], whose d' rows are the bottleneck's basis patches. */
@@ -33,8 +70,34 @@ export function proj1Of(weights: Map<string, OfficialTensor>): OfficialTensor {
   return w;
 }
 
-/** A TF.js denoiser over `weights`, sharing `net`; dispose() frees the weights, not the network. */
-export function weightsDenoiser(net: JiTNetwork, c: CheckpointWeights): { denoiser: TfDenoiser; dispose(): void } {
-  const params = paramsFromOfficial(c.model, c.weights);
-  return { denoiser: new TfDenoiser(net, params, c.diffusion), dispose: () => tf.dispose([...params.values()]) };
+/**
+ * The denoiser over a loaded weights copy: ONNX Runtime (a cached session per checkpoint, weights copy and setting)
+ * unless TF.js is asked for; with 'auto', TF.js when ONNX Runtime cannot load or start, with the reason in the
+ * report's notes.
+ */
+export async function openDenoiser(ck: CheckpointWeights, choice: EngineChoice = {}): Promise<OpenDenoiser> {
+  const engine = choice.engine ?? 'auto';
+  if (!SAMPLING_ENGINES.includes(engine)) throw new Error(`Unknown sampling engine "${engine}": use ${SAMPLING_ENGINES.join(', ')}.`);
+  const notes: string[] = [];
+  if (engine !== 'tfjs') {
+    try {
+      const lease = await checkpointSession(ck.file, ck.which, choice.onnx ?? {}, () => ck);
+      const report: EngineReport = { engine: 'onnx', provider: lease.net.provider, description: lease.net.describe(), notes: [...lease.net.notes] };
+      return { denoiser: new OnnxDenoiser(lease.net, ck.diffusion), report, dispose: () => lease.release() };
+    } catch (e) {
+      if (engine === 'onnx') throw e;
+      notes.push(`${firstLine(e).replace(/\.$/, '')}; sampling with TensorFlow.js instead.`);
+    }
+  }
+  const params = paramsFromOfficial(ck.model, ck.weights);
+  const net = new JiTNetwork(ck.model);
+  const backend = backendInfo()?.backend ?? tf.getBackend();
+  return {
+    denoiser: new TfDenoiser(net, params, ck.diffusion),
+    report: { engine: 'tfjs', provider: backend, description: `TensorFlow.js, ${backend} backend`, notes },
+    dispose: () => {
+      net.dispose();
+      tf.dispose([...params.values()]);
+    },
+  };
 }

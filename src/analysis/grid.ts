@@ -2,11 +2,10 @@
 // with the guidance interval on and off: "sweep the EMA and the CFG" in one picture. Each cell's settings are
 // returned with its images, and a cell equals `jit sample` with the same seed and settings.
 import * as tf from '@tensorflow/tfjs-core';
-import { JiTNetwork } from '../jit/model';
 import { Rng } from '../jit/random';
 import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../train/trainer';
-import { loadCheckpointWeights, weightsDenoiser } from './checkpointModel';
+import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from './checkpointModel';
 
 export interface GuidanceInterval {
   /** Guidance applies where intervalMin < t < intervalMax (intervalMin 0: from t = 0). */
@@ -14,7 +13,7 @@ export interface GuidanceInterval {
   max: number;
 }
 
-export interface GridOptions {
+export interface GridOptions extends EngineChoice {
   /** Rows; default ema1, ema2, online. */
   weights?: WeightsChoice[];
   /** Columns; default 1.0, 1.5, 2.0, 3.0, 4.0. */
@@ -56,6 +55,8 @@ export interface CfgEmaGrid {
   intervals: GuidanceInterval[];
   /** cells[interval][row][column]. */
   cells: GridCell[][][];
+  /** The engine that ran the network (of the first row; every row opens the same way). */
+  engine: EngineReport;
 }
 
 export const DEFAULT_GRID = {
@@ -94,13 +95,14 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
   const S = model.inputSize;
   // The noise of sampleFromCheckpoint for this seed, so a cell can be reproduced with `jit sample`.
   const z0 = tf.tensor4d(initialNoise(new Rng(`sample:${o.seed}`), o.n * model.inChannels * S * S, diffusion.noiseScale), [o.n, model.inChannels, S, S]);
-  const net = new JiTNetwork(model);
+  let engine: EngineReport | undefined;
   const total = o.weights.length * o.cfgScales.length * o.intervals.length;
   let done = 0;
   const byRow: GridCell[][][] = []; // [row][interval][column]
   try {
     for (const which of o.weights) {
-      const den = weightsDenoiser(net, which === o.weights[0] ? first : loadCheckpointWeights(checkpoint, which));
+      const den = await openDenoiser(which === o.weights[0] ? first : loadCheckpointWeights(checkpoint, which), opts);
+      engine ??= den.report;
       try {
         const rowCells: GridCell[][] = [];
         for (const interval of o.intervals) {
@@ -122,7 +124,6 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
     }
   } finally {
     z0.dispose();
-    net.dispose();
   }
   return {
     step: first.step,
@@ -133,5 +134,6 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
     cfgScales: [...o.cfgScales],
     intervals: o.intervals.map((i) => ({ ...i })),
     cells: o.intervals.map((_, k) => byRow.map((row) => row[k])),
+    engine: engine!,
   };
 }

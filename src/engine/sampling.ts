@@ -3,39 +3,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadWeights } from '../io/checkpoint';
 import { writeImageGrid } from '../io/png';
 import { appendJsonLine, runPaths } from '../io/runs';
-import { DEFAULT_DIFFUSION } from '../jit/config';
-import { TfDenoiser } from '../jit/denoiser';
-import { JiTNetwork } from '../jit/model';
-import { paramsFromOfficial } from '../jit/params';
 import { Rng } from '../jit/random';
-import { Denoiser, SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
+import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../train/trainer';
-import type { DiffusionConfig, JiTConfig } from '../jit/config';
-import type { OfficialTensor } from '../jit/params';
-import { OnnxDenoiser } from '../onnx/denoiser';
-import { firstLine } from '../onnx/runtime';
-import { OnnxOptions, checkpointSession } from '../onnx/session';
-import { backendInfo } from './backend';
+import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
 
-/** Which inference engine runs the network: ONNX Runtime when it loads (auto), or the one named. */
-export type SamplingEngine = 'auto' | 'onnx' | 'tfjs';
-export const SAMPLING_ENGINES: readonly SamplingEngine[] = ['auto', 'onnx', 'tfjs'];
+export { SAMPLING_ENGINES } from '../analysis/checkpointModel';
+export type { EngineReport, SamplingEngine } from '../analysis/checkpointModel';
 
-/** The engine that ran the network, always reported with a sample. */
-export interface EngineReport {
-  engine: 'onnx' | 'tfjs';
-  /** The ONNX Runtime execution provider ('cpu', 'cuda', ...) or the TensorFlow.js backend ('wasm', 'tensorflow', ...). */
-  provider: string;
-  /** One line for people, e.g. "ONNX Runtime, cpu execution provider, 2 threads". */
-  description: string;
-  /** Why a preferred engine or execution provider was not used. */
-  notes: string[];
-}
-
-export interface SampleRequest {
+export interface SampleRequest extends EngineChoice {
   checkpoint: string;
   n: number;
   steps: number;
@@ -47,10 +25,6 @@ export interface SampleRequest {
   weights: WeightsChoice;
   classes?: number[];
   out?: string;
-  /** Default 'auto'. */
-  engine?: SamplingEngine;
-  /** ONNX Runtime threads and execution providers. */
-  onnx?: OnnxOptions;
 }
 
 export interface SampleResult {
@@ -70,12 +44,12 @@ export interface SampleResult {
 export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (evals: number, total: number) => void,
   observer?: StepObserver, signal?: AbortSignal): Promise<SampleResult> {
   const started = performance.now();
-  const { model, weights, step, run } = loadWeights(req.checkpoint, req.weights);
-  const diffusion = run?.diffusion ?? { ...DEFAULT_DIFFUSION, noiseScale: model.inputSize >= 512 ? 2 : 1 };
+  const ck = loadCheckpointWeights(req.checkpoint, req.weights);
+  const { model, diffusion, step } = ck;
   const classes = req.classes?.length ? req.classes : Array.from({ length: model.numClasses }, (_, i) => i);
   for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c <= model.numClasses)) throw new Error(`Class ${c} is out of range: this model has classes 0-${model.numClasses - 1} (and ${model.numClasses} = unconditional).`);
   const labels = Int32Array.from({ length: req.n }, (_, i) => classes[i % classes.length]);
-  const engine = await openDenoiser(req, model, weights, diffusion);
+  const engine = await openDenoiser(ck, req);
   const S = model.inputSize;
   const z0 = tf.tensor4d(initialNoise(new Rng(`sample:${req.seed}`), req.n * model.inChannels * S * S, diffusion.noiseScale), [req.n, model.inChannels, S, S]);
   const evalsPerStep = req.method === 'heun' ? 2 : 1;
@@ -103,38 +77,6 @@ export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (eva
     z0.dispose();
     engine.dispose();
   }
-}
-
-/**
- * The denoiser for a request: ONNX Runtime (a cached session per checkpoint, weights copy and setting) unless TF.js
- * is asked for; with 'auto', TF.js when ONNX Runtime cannot load or start, with the reason in the report's notes.
- */
-async function openDenoiser(req: SampleRequest, model: JiTConfig, weights: Map<string, OfficialTensor>, diffusion: Pick<DiffusionConfig, 'target' | 'tEps'>):
-  Promise<{ denoiser: Denoiser; report: EngineReport; dispose(): void }> {
-  const choice = req.engine ?? 'auto';
-  if (!SAMPLING_ENGINES.includes(choice)) throw new Error(`Unknown sampling engine "${choice}": use ${SAMPLING_ENGINES.join(', ')}.`);
-  const notes: string[] = [];
-  if (choice !== 'tfjs') {
-    try {
-      const lease = await checkpointSession(req.checkpoint, req.weights, req.onnx ?? {}, () => ({ model, weights }));
-      const report: EngineReport = { engine: 'onnx', provider: lease.net.provider, description: lease.net.describe(), notes: [...lease.net.notes] };
-      return { denoiser: new OnnxDenoiser(lease.net, diffusion), report, dispose: () => lease.release() };
-    } catch (e) {
-      if (choice === 'onnx') throw e;
-      notes.push(`${firstLine(e).replace(/\.$/, '')}; sampling with TensorFlow.js instead.`);
-    }
-  }
-  const params = paramsFromOfficial(model, weights);
-  const net = new JiTNetwork(model);
-  const backend = backendInfo()?.backend ?? tf.getBackend();
-  return {
-    denoiser: new TfDenoiser(net, params, diffusion),
-    report: { engine: 'tfjs', provider: backend, description: `TensorFlow.js, ${backend} backend`, notes },
-    dispose: () => {
-      net.dispose();
-      tf.dispose([...params.values()]);
-    },
-  };
 }
 
 function defaultOutput(req: SampleRequest, step: number | undefined): string {

@@ -107,6 +107,9 @@ export interface GridView {
   steps: number;
   method: SamplingMethod;
   n: number;
+  /** The engine that ran the network, in words, and the seconds the grid took. */
+  engine: string;
+  seconds: number;
   /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
   tensors: TensorPack;
 }

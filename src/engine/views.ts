@@ -3,12 +3,11 @@
 // noise), the bottleneck latent viewer and the CFG x EMA grid. Everything the webviews draw is computed here.
 import * as tf from '@tensorflow/tfjs-core';
 import { analyseBottleneck } from '../analysis/bottleneck';
-import { weightsDenoiser, loadCheckpointWeights } from '../analysis/checkpointModel';
+import { loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
 import { cfgEmaGrid } from '../analysis/grid';
 import { TrajectoryRecorder, compareEulerHeun, packTrajectory, pathOf, pcaPaths } from '../analysis/trajectory';
 import { readTrajectory, writeTrajectory } from '../analysis/trajectoryFile';
 import { toRgbBytes } from '../io/png';
-import { JiTNetwork } from '../jit/model';
 import { EngineMethods, EngineNotice, HostMethods, packTensors, unpackTensor } from './protocol';
 import type { RpcPeer } from './rpc';
 import { SampleRequest, SampleResult, sampleFromCheckpoint } from './sampling';
@@ -73,8 +72,7 @@ export async function compareMethods({ grid, index }: CompareParams, signal?: Ab
   const z = unpackTensor(pack, 'z', 'float32').data;
   const label = s.labels[header.meta.indices[index]];
   const ck = loadCheckpointWeights(s.checkpoint, s.weights);
-  const net = new JiTNetwork(ck.model);
-  const den = weightsDenoiser(net, ck);
+  const den = await openDenoiser(ck);
   const z0 = tf.tensor4d(z.slice(index * per, (index + 1) * per), [1, C, S, S]); // frame 0 is the noise
   try {
     const heunSteps = Math.max(2, s.method === 'heun' ? s.steps : Math.ceil((s.steps + 1) / 2));
@@ -93,7 +91,6 @@ export async function compareMethods({ grid, index }: CompareParams, signal?: Ab
   } finally {
     z0.dispose();
     den.dispose();
-    net.dispose();
   }
 }
 
@@ -151,7 +148,9 @@ export async function bottleneckView({ checkpoint, weights }: BottleneckParams):
 
 /** The CFG x EMA grid with every cell's images as bytes. */
 export async function gridView(p: GridParams, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<GridView> {
+  const started = performance.now();
   const g = await cfgEmaGrid(p.checkpoint, { weights: p.weights, cfgScales: p.cfgScales, n: p.n, seed: p.seed, steps: p.steps, method: p.method }, onProgress, signal);
+  const seconds = (performance.now() - started) / 1000;
   const first = g.cells[0][0][0];
   const n = g.labels.length;
   const S = g.imageSize;
@@ -164,7 +163,7 @@ export async function gridView(p: GridParams, onProgress?: (done: number, total:
   }
   return {
     step: g.step, imageSize: S, labels: g.labels, weights: g.weights, cfgScales: g.cfgScales, intervals: g.intervals,
-    seed: first.seed, steps: first.steps, method: first.method, n,
+    seed: first.seed, steps: first.steps, method: first.method, n, engine: g.engine.description, seconds,
     tensors: packTensors([{ name: 'cells', shape: [g.intervals.length, g.weights.length, g.cfgScales.length, n, S, S, 3], data: all }]),
   };
 }

@@ -5,7 +5,9 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS, TensorPack } from '../engine/protocol';
 import { listCheckpoints } from '../io/runs';
-import type { FromGrid, FromLatent, FromTrajectory, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
+import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
+import type { GridView } from '../engine/viewTypes';
+import { CellRequest, gridCellRequest, sampleCommandLine } from './gridCells';
 import { DashboardDeps } from './dashboardPanel';
 import { classNames } from './runInfo';
 import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
@@ -200,6 +202,9 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
   }
 
   private checkpoint = '';
+  private settings: GridSettings | undefined;
+  /** The grid on the page, for its cells' settings. */
+  private shown: GridView | undefined;
 
   private constructor(deps: DashboardDeps) {
     super(deps, GridPanel.viewType, 'grid', 'JiT CFG × EMA Grid');
@@ -220,18 +225,18 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
     this.post({ type: 'busy', message: 'Sampling the grid in the engine…' });
     try {
       const { peer } = await this.deps.engine.ensure();
-      const g = await peer.request('gridView', { checkpoint: this.checkpoint }, {
+      const g = await peer.request('gridView', { checkpoint: this.checkpoint, ...this.settings }, {
         timeoutMs: ENGINE_TIMEOUTS.gridView, signal,
         onProgress: (p) => this.post({ type: 'busy', message: `Sampling the grid in the engine: ${p.done} of ${p.total} cells…` }),
       });
+      this.shown = g;
       const runDir = runOf(this.checkpoint);
       this.post({
         type: 'grid',
         data: {
-          title: `${path.basename(runDir)}: CFG × EMA at step ${g.step ?? '?'}`, imageSize: g.imageSize, n: g.n, labels: g.labels.map((l) => nameOf(runDir, l)),
-          rows: g.weights, cfgScales: g.cfgScales,
-          intervals: g.intervals.map((i) => (i.min === 0 && i.max === 1 ? 'guidance at every step' : `guidance in t ∈ (${i.min}, ${i.max})`)),
-          settings: `${g.steps} ${g.method} steps, seed ${g.seed} in every cell, ${g.n} images per cell`, pack: toPack(g.tensors),
+          title: `${path.basename(runDir)}: CFG × EMA at step ${g.step ?? '?'}`, imageSize: g.imageSize, labels: g.labels.map((l) => nameOf(runDir, l)),
+          rows: g.weights, intervals: g.intervals.map((i) => (i.min === 0 && i.max === 1 ? 'guidance at every step' : `guidance in t ∈ (${i.min}, ${i.max})`)),
+          settings: { cfgScales: g.cfgScales, seed: g.seed, n: g.n, steps: g.steps }, engine: g.engine, seconds: g.seconds, pack: toPack(g.tensors),
         },
       });
     } catch (e) {
@@ -239,7 +244,38 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
     }
   }
 
+  private cellRequest(at: GridCellAt): CellRequest {
+    if (!this.shown) throw new Error('The grid is still being sampled.');
+    return gridCellRequest(this.shown, this.checkpoint, at);
+  }
+
   protected async receive(m: FromGrid): Promise<void> {
-    if (m.type === 'ready') return this.load();
+    switch (m.type) {
+      case 'ready':
+      case 'sample':
+        this.settings = m.settings ?? this.settings;
+        return this.load();
+      case 'sampleCell': {
+        const request = this.cellRequest(m);
+        await vscode.commands.executeCommand('jit.sample', vscode.Uri.file(request.checkpoint), request);
+        return;
+      }
+      case 'copyCell': {
+        await vscode.env.clipboard.writeText(sampleCommandLine(this.cellRequest(m)));
+        void vscode.window.setStatusBarMessage('JiT: the cell\'s jit sample command is copied', 3000);
+        return;
+      }
+      case 'savePng': {
+        const png = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(m.dataUrl);
+        if (!png) throw new Error('The page sent no PNG image to save.');
+        const home = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(runOf(this.checkpoint));
+        const name = `${path.basename(runOf(this.checkpoint))}-cfg-ema-step${this.shown?.step ?? ''}-seed${this.shown?.seed ?? 0}-${m.interval === 0 ? 'interval' : 'no-interval'}.png`;
+        const target = await vscode.window.showSaveDialog({ title: 'Save the CFG × EMA grid as PNG', defaultUri: vscode.Uri.joinPath(home, name), filters: { 'PNG image': ['png'] } });
+        if (!target) return;
+        await vscode.workspace.fs.writeFile(target, Buffer.from(png[1], 'base64'));
+        void vscode.window.showInformationMessage(`Saved ${path.basename(target.fsPath)}.`);
+        return;
+      }
+    }
   }
 }

@@ -109,4 +109,34 @@ describe('Exploration views in a real VS Code', function () {
     assert.ok((await latent.locator('.tiles canvas').count()) > 0, 'basis patches');
     await shots(page, 'views-latent');
   });
+
+  it('the CFG × EMA grid samples every cell, samples again with new settings, and a selected cell goes to the gallery', async function () {
+    await runCommand(page, 'JiT: Open CFG x EMA Grid');
+    await quickInput(page, undefined, 'Open CFG x EMA Grid');
+    const grid = await findFrame(page, '.gridtable .cell canvas', 300_000);
+    // The defaults: ema1, ema2 and online x CFG 1, 1.5, 2, 3, 4, 4 images per cell.
+    assert.strictEqual(await grid.locator('.gridtable .cell').count(), 15);
+    assert.strictEqual(await grid.locator('.gridtable .cell canvas').count(), 60);
+    assert.match(await grid.locator('p.muted').first().innerText(), /20 Heun steps, seed 0 in every cell, 4 images per cell; ONNX Runtime/);
+    await shots(page, 'views-grid');
+
+    await grid.locator('input[aria-label="CFG scales"]').fill('1, 3');
+    await grid.locator('input[aria-label="seed"]').fill('7');
+    await grid.locator('input[aria-label="images per cell"]').fill('2');
+    await grid.locator('input[aria-label="steps"]').fill('3');
+    await grid.locator('button', { hasText: 'Sample the grid' }).click();
+    await until('the grid with the new settings', async () => ((await grid.locator('.gridtable .cell canvas').count()) === 12 ? true : undefined), 120_000);
+    assert.deepStrictEqual(await grid.locator('.gridtable .head').allInnerTexts(), ['CFG 1', 'CFG 3', 'ema1', 'ema2', 'online']);
+
+    await grid.locator('select[aria-label="guidance interval"]').selectOption({ label: 'guidance at every step' });
+    await grid.locator('.gridtable .cell[title^="online, CFG 3"]').click();
+    assert.match(await grid.locator('.selection').innerText(), /Selected: online, CFG 3, guidance at every step/);
+    const before = new Set(fs.readdirSync(path.join(runDir, 'samples')));
+    await grid.locator('button', { hasText: 'Sample this cell' }).click();
+    const made = await until('the cell sampled into the run', () => fs.readdirSync(path.join(runDir, 'samples')).find((f) => !before.has(f) && /-heun3-cfg3-online-seed7\.png$/.test(f)), 120_000);
+    const index = fs.readFileSync(path.join(runDir, 'samples', 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const line = index.find((l) => l.file === made);
+    assert.deepStrictEqual([line.n, line.steps, line.cfg, line.interval, line.weights, line.seed], [2, 3, 3, [0, 1], 'online', 7], JSON.stringify(line));
+    await findFrame(page, `figure.entry.sample img.thumb[title*="seed 7"]`, 60_000);
+  });
 });

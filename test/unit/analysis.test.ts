@@ -2,6 +2,8 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
+import sharp from 'sharp';
+import { spawnSync } from 'child_process';
 import { PatchCoder, analyseBottleneck, basisPatches, bottleneckSpectrum, decodeFromCodes, latentImages, pcaReconstruction } from '../../src/analysis/bottleneck';
 import { cfgEmaGrid } from '../../src/analysis/grid';
 import {
@@ -9,6 +11,9 @@ import {
 } from '../../src/analysis/linalg';
 import { loadGolden } from '../../src/engine/golden';
 import { sampleFromCheckpoint } from '../../src/engine/sampling';
+import { unpackTensor } from '../../src/engine/protocol';
+import { gridView } from '../../src/engine/views';
+import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';
 import { saveCheckpoint } from '../../src/io/checkpoint';
 import { JiTConfig } from '../../src/jit/config';
 import { Rng } from '../../src/jit/random';
@@ -343,10 +348,45 @@ describe('analysis: on a trained checkpoint', function () {
     for (let r = 0; r < 3; r++) assert.ok(same(grid.cells[0][r][0].images, grid.cells[1][r][0].images), 'CFG 1 is guidance 1 at every t, interval or not');
     assert.ok(!same(grid.cells[0][2][1].images, grid.cells[1][2][1].images), 'CFG 3 at t = 0 only when the interval is off');
     assert.ok(!same(grid.cells[0][0][0].images, grid.cells[0][2][0].images), 'EMA and online weights differ');
-    const ref = await sampleFromCheckpoint({ checkpoint, n: 2, steps: 3, method: 'heun', cfgScale: 3, intervalMin: 0, intervalMax: 1, seed: 5, weights: 'ema2', engine: 'tfjs', out: path.join(tempDir(), 'ref.png') });
+    assert.strictEqual(grid.engine.engine, 'onnx', `the grid runs on ONNX Runtime when it loads: ${JSON.stringify(grid.engine)}`);
+    const ref = await sampleFromCheckpoint({ checkpoint, n: 2, steps: 3, method: 'heun', cfgScale: 3, intervalMin: 0, intervalMax: 1, seed: 5, weights: 'ema2', out: path.join(tempDir(), 'ref.png') });
     let worst = 0;
     ref.images.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - grid.cells[1][1][1].images[i]))));
-    assert.ok(worst < 1e-5, `grid cell vs jit sample: ${worst}`);
+    assert.ok(worst < 1e-6, `grid cell vs jit sample: ${worst}`);
+    // The TensorFlow.js network gives the same grid (to float rounding).
+    const onTfjs = await cfgEmaGrid(checkpoint, { weights: ['ema2'], cfgScales: [3], intervals: [{ min: 0, max: 1 }], n: 2, steps: 3, seed: 5, engine: 'tfjs' });
+    assert.strictEqual(onTfjs.engine.engine, 'tfjs');
+    worst = 0;
+    onTfjs.cells[0][0][0].images.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - grid.cells[1][1][1].images[i]))));
+    assert.ok(worst < 1e-4, `TF.js vs ONNX grid cell: ${worst}`);
+  });
+
+  it('a grid cell\'s copied `jit sample` command reproduces the cell through the real CLI', async () => {
+    const view = await gridView({ checkpoint, cfgScales: [1, 2.5], n: 3, steps: 4, seed: 11 });
+    assert.strictEqual(view.engine.split(',')[0], 'ONNX Runtime');
+    assert.ok(view.seconds > 0);
+    const at = { interval: 0, row: 2, column: 1 };
+    const line = sampleCommandLine(gridCellRequest(view, checkpoint, at));
+    assert.match(line, /^npx jit sample --checkpoint \S+ --n 3 --steps 4 --method heun --cfg 2\.5 --interval 0\.1,1 --seed 11 --ema none --classes 0,1,2$/);
+    const out = path.join(tempDir(), 'cell.png');
+    const args = line.replace(/^npx jit /, '').split(' ');
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'jit.js'), ...args, '--out', out], { encoding: 'utf8', env: { ...process.env, JIT_BACKEND: 'wasm' }, timeout: 300_000 });
+    assert.strictEqual(r.status, 0, r.stderr);
+    // The CLI's grid: 2 columns of 16 px images drawn at 2x with 2 px of padding; the view's cell: [n, S, S, 3] bytes.
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    const cells = unpackTensor(view.tensors, 'cells', 'uint8');
+    const [, R, C, n, S] = cells.shape;
+    const base = ((at.interval * R + at.row) * C + at.column) * n * S * S * 3;
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      const x0 = 2 + (i % 2) * (2 * S + 2);
+      const y0 = 2 + Math.floor(i / 2) * (2 * S + 2);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let ch = 0; ch < 3; ch++) {
+        const png = data[((y0 + 2 * y) * info.width + x0 + 2 * x) * info.channels + ch];
+        worst = Math.max(worst, Math.abs(png - cells.data[base + ((i * S + y) * S + x) * 3 + ch]));
+      }
+    }
+    assert.ok(worst <= 1, `the CLI's PNG and the grid cell differ by ${worst} levels`);
   });
 
   it('rejects a grid it cannot sample with one clear sentence', async () => {

@@ -8,6 +8,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
     if (k === 'text') e.textContent = String(v);
+    // Through the CSSOM: the panels' content security policy blocks style attributes.
+    else if (k === 'style') e.style.cssText = String(v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children) if (c !== undefined) e.append(typeof c === 'string' ? document.createTextNode(c) : c);

@@ -89,24 +89,42 @@ export interface LatentState {
   colourBy?: 'class' | 't';
 }
 
+/** What a user can change in the CFG x EMA grid; the rows are always the EMA copies and the online weights. */
+export interface GridSettings {
+  cfgScales: number[];
+  seed: number;
+  /** Images per cell. */
+  n: number;
+  steps: number;
+}
+
 export interface GridData {
   title: string;
   imageSize: number;
-  n: number;
   labels: string[];
   rows: string[];
-  cfgScales: number[];
   intervals: string[];
-  settings: string;
+  settings: GridSettings;
+  /** The engine that ran the network and the seconds the whole grid took. */
+  engine: string;
+  seconds: number;
   /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
   pack: Pack;
 }
 
 export type ToGrid = { type: 'grid'; data: GridData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
-export type FromGrid = { type: 'ready' };
+export type GridCellAt = { interval: number; row: number; column: number };
+export type FromGrid =
+  | { type: 'ready'; settings?: GridSettings }
+  | { type: 'sample'; settings: GridSettings }
+  | ({ type: 'sampleCell' | 'copyCell' } & GridCellAt)
+  /** The grid of one interval drawn by the page, as a PNG data URL. */
+  | { type: 'savePng'; dataUrl: string; interval: number };
 export interface GridState {
   checkpoint?: string;
   interval?: number;
+  settings?: GridSettings;
+  selected?: GridCellAt;
 }
 
 /** A view of one tensor of a pack (no copy). */

@@ -1,0 +1,25 @@
+// A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample" request with the same
+// noise and settings, and the same request as a `jit sample` command line.
+import type { SampleRequest } from '../engine/sampling';
+import type { GridView } from '../engine/viewTypes';
+import type { GridCellAt } from '../../webview/shared/viewsProtocol';
+
+export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;
+
+/** The request that samples cell `at` of grid `g` of `checkpoint` again. */
+export function gridCellRequest(g: GridView, checkpoint: string, at: GridCellAt): CellRequest {
+  const interval = g.intervals[at.interval];
+  if (!g.weights[at.row] || g.cfgScales[at.column] === undefined || !interval) throw new Error('That cell is not in the grid any more: sample the grid again.');
+  return {
+    checkpoint, n: g.n, steps: g.steps, method: g.method, cfgScale: g.cfgScales[at.column], intervalMin: interval.min, intervalMax: interval.max,
+    seed: g.seed, weights: g.weights[at.row], classes: g.labels,
+  };
+}
+
+/** `r` as a `jit sample` command line, arguments quoted for POSIX shells. */
+export function sampleCommandLine(r: CellRequest): string {
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return ['npx jit sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
+    `--interval ${r.intervalMin},${r.intervalMax}`, `--seed ${r.seed}`, `--ema ${r.weights === 'online' ? 'none' : r.weights}`,
+    ...(r.classes?.length ? [`--classes ${r.classes.join(',')}`] : [])].join(' ');
+}
