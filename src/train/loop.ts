@@ -13,6 +13,9 @@ import { loadDataset } from './data/load';
 import type { Dataset } from './data/dataset';
 import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
 import { StepMetrics, Trainer, TrainingDiverged } from './trainer';
+import type { Denoiser } from '../jit/sampler';
+import { OnnxDenoiser } from '../onnx/denoiser';
+import { createJiTSession } from '../onnx/session';
 
 export type TrainEvent =
   | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number }
@@ -35,6 +38,8 @@ export interface TrainRequest {
   backend?: string;
   /** Extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
   workers?: number | 'auto';
+  /** What samples the preview grids: ONNX Runtime when it starts (auto, 5-10x TF.js on wasm) or TF.js. */
+  previewEngine?: 'auto' | 'tfjs';
 }
 
 /** How many data-parallel workers 'auto' means on this machine and backend. */
@@ -91,13 +96,33 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     emit({ type: 'checkpoint', step: trainer.step, file });
     return file;
   };
+  let previewOnTfjs = req.previewEngine === 'tfjs';
+  /** ONNX Runtime over the preview's weights copy (a session per preview: the weights change every step). */
+  const onnxPreview = async (): Promise<{ denoiser: Denoiser; engine: string; dispose(): Promise<void> } | undefined> => {
+    if (previewOnTfjs) return undefined;
+    try {
+      const net = await createJiTSession(cfg.model, await trainer.officialWeights(cfg.preview.weights));
+      return { denoiser: new OnnxDenoiser(net, cfg.diffusion), engine: net.describe(), dispose: () => net.dispose() };
+    } catch (e) {
+      previewOnTfjs = true;
+      emit({ type: 'log', level: 'warn', message: `Preview grids are sampled with TensorFlow.js: ONNX Runtime did not start (${e instanceof Error ? e.message : String(e)}).` });
+      return undefined;
+    }
+  };
   const previews = async () => {
     const p = cfg.preview;
-    const { images } = await trainer.sampleImages({ n: p.n, seed: cfg.seed, weights: p.weights,
-      sampler: { steps: p.steps, method: p.method, cfgScale: p.cfgScale, intervalMin: 0.1, intervalMax: 1.0 } });
+    const onnx = await onnxPreview();
+    let images: Float32Array;
+    try {
+      ({ images } = await trainer.sampleImages({ n: p.n, seed: cfg.seed, weights: p.weights, denoiser: onnx?.denoiser,
+        sampler: { steps: p.steps, method: p.method, cfgScale: p.cfgScale, intervalMin: 0.1, intervalMax: 1.0 } }));
+    } finally {
+      await onnx?.dispose();
+    }
     const file = path.join(paths.samples, `step-${trainer.step}.png`);
     await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
-    appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights, time: new Date().toISOString() });
+    appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
+      engine: onnx?.engine ?? `TensorFlow.js, ${backend} backend`, time: new Date().toISOString() });
     emit({ type: 'samples', step: trainer.step, file });
   };
 

@@ -6,7 +6,7 @@ import { TfDenoiser } from '../jit/denoiser';
 import { JiTNetwork } from '../jit/model';
 import { OfficialTensor, TensorMap, initParams, paramSpecs, paramsFromOfficial, paramsToOfficial } from '../jit/params';
 import { Rng, RngState } from '../jit/random';
-import { SamplerOptions, StepObserver, initialNoise, sample } from '../jit/sampler';
+import { Denoiser, SamplerOptions, StepObserver, initialNoise, sample } from '../jit/sampler';
 import { AdamW } from './adamw';
 import type { Dataset } from './data/dataset';
 import { GradientPool } from './parallel';
@@ -192,19 +192,28 @@ export class Trainer {
     return m;
   }
 
-  /** Samples images [n, C, S, S] with the given weights from a fixed seed (the same noise at every call). */
-  async sampleImages(opts: { n: number; seed: number; weights: WeightsChoice; sampler: Omit<SamplerOptions, 'numClasses' | 'tEps'>; labels?: Int32Array; observer?: StepObserver; signal?: AbortSignal }): Promise<{ images: Float32Array; labels: Int32Array }> {
+  /**
+   * Samples images [n, C, S, S] with the given weights from a fixed seed (the same noise at every call), on this
+   * trainer's TF.js network unless `denoiser` (e.g. ONNX Runtime over the same weights, see officialWeights) is given.
+   */
+  async sampleImages(opts: { n: number; seed: number; weights: WeightsChoice; sampler: Omit<SamplerOptions, 'numClasses' | 'tEps'>; labels?: Int32Array;
+    observer?: StepObserver; signal?: AbortSignal; denoiser?: Denoiser }): Promise<{ images: Float32Array; labels: Int32Array }> {
     const { model, diffusion } = this.cfg;
     const S = model.inputSize;
     const labels = opts.labels ?? Int32Array.from({ length: opts.n }, (_, i) => i % model.numClasses);
     const z0 = tf.tensor4d(initialNoise(new Rng(`sample:${opts.seed}`), opts.n * model.inChannels * S * S, diffusion.noiseScale), [opts.n, model.inChannels, S, S]);
     try {
-      const images = await sample(new TfDenoiser(this.net, this.weights(opts.weights), diffusion), z0, labels,
+      const images = await sample(opts.denoiser ?? new TfDenoiser(this.net, this.weights(opts.weights), diffusion), z0, labels,
         { ...opts.sampler, tEps: diffusion.tEps, numClasses: model.numClasses }, opts.observer, opts.signal);
       return { images, labels };
     } finally {
       z0.dispose();
     }
+  }
+
+  /** One weights copy in the official layout (`net.*`), e.g. to build an ONNX Runtime session over it. */
+  officialWeights(which: WeightsChoice): Promise<Map<string, OfficialTensor>> {
+    return paramsToOfficial(this.cfg.model, this.weights(which));
   }
 
   async exportState(): Promise<TrainerState> {
