@@ -7,6 +7,7 @@ import { Rng } from '../../src/jit/random';
 import { Denoiser, guidanceAt, initialNoise, sample } from '../../src/jit/sampler';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/train/runConfig';
+import { AdamW } from '../../src/train/adamw';
 import { Trainer } from '../../src/train/trainer';
 import { useWasm } from './helpers';
 
@@ -213,5 +214,38 @@ describe('training', function () {
       return l;
     };
     assert.deepStrictEqual(await run(), await run());
+  });
+});
+
+describe('AdamW (torch.optim.AdamW)', () => {
+  before(useWasm);
+  const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`);
+  const run = (weightDecay: number, steps: [number, number][]) => {
+    const params = new Map<string, tf.Variable>([['w', tf.variable(tf.tensor2d([[1]]))], ['b', tf.variable(tf.tensor1d([2]))]]);
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay });
+    const out: number[][] = [];
+    for (const [gw, gb] of steps) {
+      tf.tidy(() => opt.apply(new Map([['w', tf.tensor2d([[gw]])], ['b', tf.tensor1d([gb])]]), 0.1));
+      out.push([params.get('w')!.dataSync()[0], params.get('b')!.dataSync()[0]]);
+    }
+    opt.dispose();
+    tf.dispose([...params.values()]);
+    return out;
+  };
+
+  it('takes bias-corrected steps: lr x sign(g) first, then lr x m^/sqrt(v^)', () => {
+    const [[w1, b1], [w2, b2]] = run(0, [[3, -0.5], [-3, 0.5]]);
+    // m^ = g and v^ = g^2 after one step: a step of lr against the gradient's sign, whatever its size.
+    near(w1, 0.9, 'w after step 1');
+    near(b1, 2.1, 'b after step 1');
+    // m = 0.9 * 0.1 g1 + 0.1 g2 = -0.01 g1, m^ = m / 0.19; v = (0.95 * 0.05 + 0.05) g^2, so v^ = g^2.
+    near(w2, 0.9 + 0.1 * (0.01 / 0.19), 'w after step 2');
+    near(b2, 2.1 - 0.1 * (0.01 / 0.19), 'b after step 2');
+  });
+
+  it('decays weights but not biases and 1-D tensors (the official groups)', () => {
+    const [[w, b]] = run(0.5, [[1, 1]]);
+    near(w, 1 * (1 - 0.1 * 0.5) - 0.1, 'decayed weight');
+    near(b, 1.9, 'bias without decay');
   });
 });
