@@ -225,7 +225,7 @@ describe('AdamW (torch.optim.AdamW)', () => {
     const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay });
     const out: number[][] = [];
     for (const [gw, gb] of steps) {
-      tf.tidy(() => opt.apply(new Map([['w', tf.tensor2d([[gw]])], ['b', tf.tensor1d([gb])]]), 0.1));
+      tf.tidy(() => opt.apply(new Map<string, tf.Tensor>([['w', tf.tensor2d([[gw]])], ['b', tf.tensor1d([gb])]]), 0.1));
       out.push([params.get('w')!.dataSync()[0], params.get('b')!.dataSync()[0]]);
     }
     opt.dispose();
