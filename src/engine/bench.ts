@@ -7,6 +7,10 @@ import { resolveRunConfig } from '../train/runConfig';
 import { Trainer } from '../train/trainer';
 import { backendInfo } from './backend';
 import { ForwardBench, benchForward } from '../onnx/bench';
+import { OnnxDenoiser } from '../onnx/denoiser';
+import { createJiTSession } from '../onnx/session';
+import type { Denoiser } from '../jit/sampler';
+import { autoWorkers } from '../train/loop';
 
 export interface PresetBench {
   preset: string;
@@ -22,7 +26,9 @@ export interface PresetBench {
    * Sampling engines side by side: forward passes per second of a batch of 32, i.e. 16 images with the
    * conditional and unconditional CFG branches together, on TF.js (the backend above) and on ONNX Runtime.
    */
-  samplingEngines: { engine: string; description: string; passesPerSecond: number; imagesPerSecond: number; bestPassMs: number }[];
+  samplingEngines: { engine: string; description: string; passesPerSecond: number; imagesPerSecond: number; bestPassMs: number; heun50Batch16Seconds?: number }[];
+  /** Training with data-parallel worker threads (one per further core; see src/train/parallel.ts), when there are any. */
+  dataParallel?: { workers: number; trainImagesPerSec: number; trainEfficiency: number };
 }
 
 export interface BenchResult {
@@ -103,30 +109,60 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       rates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
     }
     const trainImagesPerSec = median(rates);
+    const flops = trainFlopsPerImage(cfg.model);
     o.onProgress?.(`sampling ${p.preset}: ${o.sampleSteps} Heun steps, batch 16`);
-    const sampleOnce = async () => {
-      const t0 = performance.now();
-      await trainer.sampleImages({ n: o.smoke ? 2 : 16, seed: 0, weights: 'ema1', sampler: { steps: o.sampleSteps, method: 'heun', cfgScale: 1, intervalMin: 0.1, intervalMax: 1 } });
-      return (performance.now() - t0) / 1000;
+    const sampleSeconds = async (denoiser?: Denoiser) => {
+      const once = async () => {
+        const t0 = performance.now();
+        await trainer.sampleImages({ n: o.smoke ? 2 : 16, seed: 0, weights: 'ema1', denoiser, sampler: { steps: o.sampleSteps, method: 'heun', cfgScale: 1, intervalMin: 0.1, intervalMax: 1 } });
+        return (performance.now() - t0) / 1000;
+      };
+      await once(); // warm-up
+      const times: number[] = [];
+      for (let r = 0; r < (o.smoke ? 1 : 2); r++) times.push(await once());
+      return median(times);
     };
-    await sampleOnce(); // warm-up
-    const sampleTimes: number[] = [];
-    for (let r = 0; r < (o.smoke ? 1 : 2); r++) sampleTimes.push(await sampleOnce());
-    const heunSeconds = median(sampleTimes);
+    const heunSeconds = await sampleSeconds();
     const evals = 2 * (o.sampleSteps - 1) + 1;
     const leaked = tf.memory().numTensors - tensorsBefore;
+    let onnxHeunSeconds: number | undefined;
+    try {
+      const net = await createJiTSession(cfg.model, await trainer.officialWeights('ema1'));
+      try {
+        onnxHeunSeconds = await sampleSeconds(new OnnxDenoiser(net, cfg.diffusion));
+      } finally {
+        await net.dispose();
+      }
+    } catch (e) {
+      o.onProgress?.(`ONNX Runtime is not available: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    let dataParallel: PresetBench['dataParallel'];
+    const workers = autoWorkers(info.backend);
+    if (workers > 0 && !o.smoke) {
+      o.onProgress?.(`training ${p.preset} at batch ${p.batch} with ${workers} data-parallel worker${workers > 1 ? 's' : ''}`);
+      await trainer.useWorkers(workers, info.backend);
+      await trainer.trainStep(); // warm-up of the replicas
+      const parallelRates: number[] = [];
+      for (let r = 0; r < o.repetitions; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
+        parallelRates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
+      }
+      const rate = median(parallelRates);
+      dataParallel = { workers, trainImagesPerSec: rate, trainEfficiency: (rate * flops) / 1e9 / gflops };
+    }
     trainer.dispose();
     const samplingEngines: PresetBench['samplingEngines'] = [];
     for (const engine of ['tfjs', 'onnx'] as const) {
       o.onProgress?.(`forward passes of ${p.preset} at batch 32 on ${engine}`);
       try {
         const r: ForwardBench = await benchForward(engine, cfg.model, o.smoke ? 2 : 32, o.smoke ? 0.2 : 5);
-        samplingEngines.push({ engine, description: r.description, passesPerSecond: r.passesPerSecond, imagesPerSecond: r.imagesPerSecond, bestPassMs: r.bestPassMs });
+        samplingEngines.push({ engine, description: r.description, passesPerSecond: r.passesPerSecond, imagesPerSecond: r.imagesPerSecond, bestPassMs: r.bestPassMs,
+          heun50Batch16Seconds: engine === 'tfjs' ? heunSeconds : onnxHeunSeconds });
       } catch (e) {
         o.onProgress?.(`${engine} is not available: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    const flops = trainFlopsPerImage(cfg.model);
     presets.push({
       preset: p.preset,
       batch: p.batch,
@@ -138,6 +174,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       tensorsLeaked: leaked,
       samplingEngines,
+      dataParallel,
     });
   }
   return { backend: info.backend, devices: info.devices, matmulGflops: gflops, presets, settings: { repetitions: o.repetitions, trainSteps: o.trainSteps, smoke: o.smoke } };

@@ -74,6 +74,7 @@ describe('jit CLI', function () {
     }
     assert.strictEqual(j.presets[0].tensorsLeaked, 0);
     assert.deepStrictEqual(j.presets[0].samplingEngines.map((e: { engine: string }) => e.engine), ['tfjs', 'onnx']);
+    for (const e of j.presets[0].samplingEngines) assert.ok(e.heun50Batch16Seconds > 0, `a Heun run timed on ${e.engine}`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
