@@ -100,15 +100,19 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     o.onProgress?.(`training ${p.preset} at batch ${p.batch}`);
     const cfg = resolveRunConfig({ preset: p.preset, numClasses: 8, batch: p.batch, steps: 1_000_000 });
     const trainer = new Trainer(cfg, createShapesDataset(cfg.model.inputSize));
-    await trainer.trainStep(); // warm-up: kernels, wasm memory growth
+    /** Training images per second after one warm-up step (kernels, wasm memory growth, replicas). */
+    const trainRate = async () => {
+      await trainer.trainStep();
+      const rates: number[] = [];
+      for (let r = 0; r < o.repetitions; r++) {
+        const t0 = performance.now();
+        for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
+        rates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
+      }
+      return median(rates);
+    };
     const tensorsBefore = tf.memory().numTensors;
-    const rates: number[] = [];
-    for (let r = 0; r < o.repetitions; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
-      rates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
-    }
-    const trainImagesPerSec = median(rates);
+    const trainImagesPerSec = await trainRate();
     const flops = trainFlopsPerImage(cfg.model);
     o.onProgress?.(`sampling ${p.preset}: ${o.sampleSteps} Heun steps, batch 16`);
     const sampleSeconds = async (denoiser?: Denoiser) => {
@@ -141,14 +145,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     if (workers > 0 && !o.smoke) {
       o.onProgress?.(`training ${p.preset} at batch ${p.batch} with ${workers} data-parallel worker${workers > 1 ? 's' : ''}`);
       await trainer.useWorkers(workers, info.backend);
-      await trainer.trainStep(); // warm-up of the replicas
-      const parallelRates: number[] = [];
-      for (let r = 0; r < o.repetitions; r++) {
-        const t0 = performance.now();
-        for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
-        parallelRates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
-      }
-      const rate = median(parallelRates);
+      const rate = await trainRate();
       dataParallel = { workers, trainImagesPerSec: rate, trainEfficiency: (rate * flops) / 1e9 / gflops };
     }
     trainer.dispose();
