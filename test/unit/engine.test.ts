@@ -1,5 +1,7 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
 import { JiTConfig } from '../../src/jit/config';
 import { JiTNetwork } from '../../src/jit/model';
 import { initParams, paramSpecs } from '../../src/jit/params';
@@ -8,8 +10,9 @@ import { Denoiser, guidanceAt, initialNoise, sample } from '../../src/jit/sample
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/train/runConfig';
 import { AdamW } from '../../src/train/adamw';
+import { runTraining } from '../../src/train/loop';
 import { Trainer } from '../../src/train/trainer';
-import { useWasm } from './helpers';
+import { tempDir, useWasm } from './helpers';
 
 /** The ideal x-predictor for data ~ N(mu, s^2) per pixel, with z = t x + (1 - t) e, e ~ N(0, 1). */
 class GaussianPosterior implements Denoiser {
@@ -248,4 +251,27 @@ describe('AdamW (torch.optim.AdamW)', () => {
     near(w, 1 * (1 - 0.1 * 0.5) - 0.1, 'decayed weight');
     near(b, 1.9, 'bias without decay');
   });
+});
+
+describe('training previews', function () {
+  this.timeout(300_000);
+  before(useWasm);
+
+  for (const [engine, expected] of [['auto', /^ONNX Runtime, cpu execution provider/], ['tfjs', /^TensorFlow\.js, wasm backend$/]] as const) {
+    it(`samples each preview grid with ${engine === 'auto' ? 'ONNX Runtime when it starts' : 'TF.js when asked'} and records which`, async () => {
+      const root = tempDir();
+      const before = tf.memory().numTensors;
+      const r = await runTraining({
+        runsRoot: root, workers: 0, previewEngine: engine,
+        overrides: { preset: 'JiT-Ti/4', steps: 2, batch: 2, sampleEvery: 1, checkpointEvery: 2, preview: { n: 2, steps: 2 } },
+      });
+      assert.strictEqual(tf.memory().numTensors, before, 'no tensors left behind');
+      const lines = fs.readFileSync(path.join(r.runDir, 'samples', 'index.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepStrictEqual(lines.map((l) => l.step), [1, 2]);
+      for (const l of lines) {
+        assert.match(l.engine, expected);
+        assert.ok(fs.statSync(path.join(r.runDir, 'samples', l.file)).size > 0);
+      }
+    });
+  }
 });
