@@ -31,20 +31,10 @@ import {
   startCodeServer,
   waitForNotification,
 } from './harness';
-import { VSIX, packageExtension, requireCodeServer } from './setupExtension';
+import { VSIX, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
 
 // Previews and periodic checkpoints are slow on two cores; stopping still writes a checkpoint.
 const SETTINGS = { 'jit.sampleEvery': 100000, 'jit.checkpointEvery': 100000 };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, limitMs: number): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Points drawn in the dashboard's loss chart (the page keeps the count on the chart element). */
 async function lossPoints(frame: Frame): Promise<number> {
@@ -53,29 +43,6 @@ async function lossPoints(frame: Frame): Promise<number> {
   } catch {
     return NaN;
   }
-}
-
-async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  await until(`the quick input for ${what}`, async () => ((await widget.locator('.quick-input-title').innerText().catch(() => '')).includes(what) ? true : undefined), 30_000);
-  const input = widget.locator('.quick-input-box input');
-  if (text !== undefined) {
-    await input.fill(text);
-    await sleep(300); // let the list filter
-  }
-  await input.press('Enter');
-}
-
-/** Picks a colour theme in "Preferences: Color Theme" by its label (e.g. "Light Modern"). */
-async function setColorTheme(page: Page, label: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  await widget.locator('.quick-input-box input').fill(label);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await widget.locator('.quick-input-box input').press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
 /**

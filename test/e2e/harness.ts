@@ -593,7 +593,14 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   const row = await step(page, `waiting for the command palette row "${title}"`, async () => {
     for (let attempt = 1; ; attempt++) {
       await openCommandPalette(page, widget);
-      await input.fill(`>${title}`);
+      // A webview that has just opened can take the focus while it loads, which closes the palette between
+      // opening and typing: open it again then instead of waiting on a hidden input.
+      const typed = await input.fill(`>${title}`, { timeout: 5_000 }).then(() => true, () => false);
+      if (!typed) {
+        if (Date.now() > deadline) throw new Error(`the command palette kept closing before "${title}" could be typed (${attempt} attempt(s))`);
+        console.log(`    (the command palette closed before "${title}" could be typed; opening it again)`);
+        continue;
+      }
       const attemptEnd = Math.min(deadline, Date.now() + Math.min(2_000 * attempt, 10_000));
       for (;;) {
         seen = [];

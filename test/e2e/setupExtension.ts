@@ -90,13 +90,32 @@ export async function openSession(bin: string, prefix: string, prepare: (workspa
 
 /** Picks a colour theme in "Preferences: Color Theme" by its label (e.g. "Light Modern"). */
 export async function setColorTheme(page: Page, label: string): Promise<void> {
-  await runCommand(page, 'Preferences: Color Theme');
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('.quick-input-box input');
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'Preferences: Color Theme');
+    // The theme picker closes when a loading webview takes the focus; ask again then.
+    if (await input.fill(label, { timeout: 5_000 }).then(() => true, () => false)) break;
+    if (attempt === 3) throw new Error(`the colour theme picker closed before "${label}" could be typed, ${attempt} times`);
+    console.log(`    (the colour theme picker closed before "${label}" could be typed; asking again)`);
+  }
+  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await input.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+/** Waits for a quick input whose title contains `what`, types `text` (when given) and presses Enter. */
+export async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
   const widget = page.locator('.quick-input-widget');
   await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  await widget.locator('.quick-input-box input').fill(label);
-  await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await widget.locator('.quick-input-box input').press('Enter');
-  await widget.waitFor({ state: 'hidden', timeout: 30_000 });
+  await until(`the quick input for ${what}`, async () => ((await widget.locator('.quick-input-title').innerText().catch(() => '')).includes(what) ? true : undefined), 30_000);
+  const input = widget.locator('.quick-input-box input');
+  if (text !== undefined) {
+    await input.fill(text);
+    await sleep(300); // let the list filter
+  }
+  await input.press('Enter');
+  await sleep(300);
 }
 
 /** A screenshot without notification toasts covering the views (Do Not Disturb, switched off afterwards). */

@@ -11,25 +11,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, sleep } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
+import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
 const SAMPLE_STEPS = 5;
-
-/** Waits for a quick input whose title contains `what`, types `text` (when given) and presses Enter. */
-async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  await until(`the quick input for ${what}`, async () => ((await widget.locator('.quick-input-title').innerText().catch(() => '')).includes(what) ? true : undefined), 30_000);
-  const input = widget.locator('.quick-input-box input');
-  if (text !== undefined) {
-    await input.fill(text);
-    await sleep(300); // let the list filter
-  }
-  await input.press('Enter');
-  await sleep(300);
-}
 
 async function shots(page: Page, name: string): Promise<void> {
   for (const [label, suffix] of THEMES) {
