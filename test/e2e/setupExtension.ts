@@ -47,10 +47,14 @@ export function trainTinyRun(workspace: string, extraArgs: string[] = []): strin
   return runDir;
 }
 
-/** Builds the VSIX (`npm run package`). */
+let packaged = false;
+
+/** Builds the VSIX (`npm run package`), once per test process: the suites that run together install the same package. */
 export function packageExtension(): void {
+  if (packaged) return;
   const built = spawnSync('npm', ['run', 'package'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
   assert.strictEqual(built.status, 0, `npm run package failed:\n${built.stdout}\n${built.stderr}`);
+  packaged = true;
 }
 
 export interface Session {
