@@ -11,6 +11,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
 import { Session, cleanScreenshot, openSession, packageExtension, quickInput, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
 
@@ -96,7 +97,7 @@ describe('Exploration views in a real VS Code', function () {
     await shots(page, 'views-latent');
   });
 
-  it('the CFG × EMA grid samples every cell, samples again with new settings, and a selected cell goes to the gallery', async function () {
+  it('the CFG × EMA grid samples every cell, samples again with new settings, a selected cell goes to the gallery and Save PNG writes the grid', async function () {
     await runCommand(page, 'JiT: Open CFG x EMA Grid');
     await quickInput(page, undefined, 'Open CFG x EMA Grid');
     const grid = await findFrame(page, '.gridtable .cell canvas', 300_000);
@@ -124,5 +125,33 @@ describe('Exploration views in a real VS Code', function () {
     const line = index.find((l) => l.file === made);
     assert.deepStrictEqual([line.n, line.steps, line.cfg, line.interval, line.weights, line.seed], [2, 3, 3, [0, 1], 'online', 7], JSON.stringify(line));
     await findFrame(page, `figure.entry.sample img.thumb[title*="seed 7"]`, 60_000);
+
+    // "Save PNG…" through VS Code's save dialog (Enter keeps the proposed name in the workspace): the file holds the
+    // shown interval's grid, and its "online, CFG 3" cell shows the same images as the sample just made from it.
+    await grid.locator('button', { hasText: 'Save PNG…' }).click();
+    await quickInput(page, undefined, 'Save the CFG × EMA grid as PNG');
+    const saved = path.join(s!.workspace, `${path.basename(runDir)}-cfg-ema-step2-seed7-no-interval.png`);
+    await until('the saved grid PNG', () => (fs.existsSync(saved) ? true : undefined), 60_000);
+    await until('the "Saved" message', async () => ((await notifications(page)).some((t) => t.includes(path.basename(saved))) ? true : undefined), 30_000);
+    const size = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).config.model.inputSize as number;
+    const sheet = await sharp(saved).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const sample = await sharp(path.join(runDir, 'samples', made)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    // The page's layout (webview/grid/main.ts): labels 64 px left and 22 px on top, 8 px gaps, 2 images per cell row,
+    // each image scaled to 64 px; the sample grid: 2 px grey padding around images of an integer scale.
+    const scale = Math.max(1, Math.round(64 / size));
+    const cellW = 2 * size * scale;
+    assert.deepStrictEqual([sheet.info.width, sheet.info.height], [64 + 2 * (cellW + 8), 22 + 3 * (size * scale + 8)]);
+    const sampleScale = (sample.info.width - 6) / (2 * size);
+    let worst = 0;
+    for (let i = 0; i < 2; i++) {
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const a = ((22 + 2 * (size * scale + 8) + y * scale) * sheet.info.width + 64 + (cellW + 8) + i * size * scale + x * scale) * 3;
+          const b = ((2 + y * sampleScale) * sample.info.width + 2 + i * (size * sampleScale + 2) + x * sampleScale) * 3;
+          for (let ch = 0; ch < 3; ch++) worst = Math.max(worst, Math.abs(sheet.data[a + ch] - sample.data[b + ch]));
+        }
+      }
+    }
+    assert.ok(worst <= 2, `the saved cell differs from the sample by ${worst} levels`);
   });
 });
