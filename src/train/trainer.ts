@@ -28,6 +28,9 @@ export interface StepMetrics {
   imagesSeen: number;
   /** Mean v-loss of this batch's images per t-bucket [0, 0.1), ..., [0.9, 1]; null where no image fell. */
   lossByT: (number | null)[];
+  /** Resident memory of the training process after the step, in MiB (worker threads included); absent in runs
+   *  written before it was logged. */
+  rssMB?: number;
 }
 
 export class TrainingDiverged extends Error {
@@ -172,7 +175,8 @@ export class Trainer {
     this.imagesSeen += B;
     const elapsed = (performance.now() - started) / 1000;
     this.seconds += elapsed;
-    return { step, loss, lr, gradNorm: normArr[0], imagesPerSec: B / elapsed, seconds: this.seconds, imagesSeen: this.imagesSeen, lossByT: bucketLoss(noise.t, perImage) };
+    return { step, loss, lr, gradNorm: normArr[0], imagesPerSec: B / elapsed, seconds: this.seconds, imagesSeen: this.imagesSeen, lossByT: bucketLoss(noise.t, perImage),
+      rssMB: process.memoryUsage.rss() / 2 ** 20 };
   }
 
   private updateEma(): void {

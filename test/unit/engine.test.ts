@@ -176,6 +176,15 @@ describe('training', function () {
     tr.dispose();
   });
 
+  it("reports the process's resident memory with every step", async () => {
+    const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });
+    const tr = new Trainer(cfg, createShapesDataset(32));
+    const m = await tr.trainStep();
+    const now = process.memoryUsage().rss / 2 ** 20;
+    assert.ok(m.rssMB !== undefined && m.rssMB > 0.5 * now && m.rssMB < 2 * now, `rssMB ${m.rssMB} against ${now} MiB now`);
+    tr.dispose();
+  });
+
   it('releases every tensor when a trainer is disposed', async () => {
     const before = tf.memory().numTensors;
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });

@@ -99,12 +99,13 @@ describe('metrics.jsonl', () => {
     assert.deepStrictEqual(s.rows.map((r) => r.step), [1, 2]);
   });
 
-  it('packs the series as float64 columns, a missing t-bucket as NaN', () => {
+  it('packs the series as float64 columns, a missing t-bucket or memory reading as NaN', () => {
     const s = new RunSeries();
-    for (let i = 1; i <= 4; i++) s.add(metrics(i, 1 / i));
+    for (let i = 1; i <= 4; i++) s.add({ ...metrics(i, 1 / i), ...(i === 4 ? { rssMB: 812.5 } : {}) });
     const cols = unpackColumns(s.pack(2));
     assert.deepStrictEqual([...cols.step], [3, 4]);
     assert.deepStrictEqual([...cols.imagesSeen], [96, 128]);
+    assert.deepStrictEqual([...cols.rssMB], [NaN, 812.5]);
     assert.ok(Number.isNaN(cols[lossByTColumn(3)][0]));
     assert.ok(Math.abs(cols[lossByTColumn(2)][1] - 0.27) < 1e-12);
   });

@@ -71,6 +71,7 @@ const tHost = el('div', { id: 't-chart', class: 'chart' });
 const lrHost = el('div', { id: 'lr-chart', class: 'chart' });
 const gradHost = el('div', { id: 'grad-chart', class: 'chart' });
 const ipsHost = el('div', { id: 'ips-chart', class: 'chart' });
+const memHost = el('div', { id: 'memory-chart', class: 'chart' });
 const sampleImg = el('img', { id: 'sample-image', alt: 'Latest sample grid', hidden: true });
 const sampleCaption = el('p', { class: 'caption' });
 const compareList = el('div', { class: 'compare', role: 'group', 'aria-label': 'runs to overlay' });
@@ -93,6 +94,7 @@ app.append(
     card('Learning rate', undefined, lrHost),
     card('Gradient norm', 'before clipping', gradHost),
     card('Images per second', undefined, ipsHost),
+    card('Memory', 'resident memory of the training process, MiB: flat when nothing leaks', memHost),
     card('Latest samples', undefined, sampleImg, sampleCaption),
     card('Compare runs', 'overlay the smoothed loss of other runs in this runs folder', compareList),
     el('section', { class: 'card wide' }, el('h2', { text: 'Configuration' }), configTable)),
@@ -130,7 +132,7 @@ interface Chart {
   plot: uPlot;
   observer: ResizeObserver;
 }
-const charts: Record<'loss' | 't' | 'lr' | 'grad' | 'ips', Chart | undefined> = { loss: undefined, t: undefined, lr: undefined, grad: undefined, ips: undefined };
+const charts: Record<'loss' | 't' | 'lr' | 'grad' | 'ips' | 'mem', Chart | undefined> = { loss: undefined, t: undefined, lr: undefined, grad: undefined, ips: undefined, mem: undefined };
 
 function visibleOverlays(): [string, Cols][] {
   return ui.overlays.filter((id) => overlays.has(id)).map((id) => [id, overlays.get(id)!]);
@@ -200,6 +202,7 @@ function rebuildCharts(): void {
   charts.lr = make(lrHost, lineChart(lrHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'lr', color: th.series[2] }] }, small('lr', false)));
   charts.grad = make(gradHost, lineChart(gradHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'grad norm', color: th.series[3], width: 1, alpha: 0.35 }, { label: 'smoothed', color: th.series[3] }] }, small('gradNorm', true)));
   charts.ips = make(ipsHost, lineChart(ipsHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'images/s', color: th.series[4] }] }, small('imagesPerSec', false)));
+  charts.mem = make(memHost, lineChart(memHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'RSS MiB', color: th.series[5] }] }, small('rssMB', false)));
   markPoints();
 }
 
@@ -213,6 +216,7 @@ function scheduleUpdate(): void {
     charts.lr?.plot.setData(small('lr', false));
     charts.grad?.plot.setData(small('gradNorm', true));
     charts.ips?.plot.setData(small('imagesPerSec', false));
+    charts.mem?.plot.setData(small('rssMB', false));
     markPoints();
   });
 }

@@ -4,7 +4,7 @@
 import type { ColumnPack } from './columns';
 
 /** Metric columns of a run, one row per logged step: see METRIC_COLUMNS. NaN marks a missing value. */
-export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen'] as const;
+export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen', 'rssMB'] as const;
 export const T_BUCKETS = 10;
 /** lossByT0 ... lossByT9: mean v-loss of the batch's images whose t fell in [b/10, (b+1)/10). */
 export const lossByTColumn = (b: number) => `lossByT${b}`;
