@@ -27,11 +27,10 @@ import {
   reloadWindow,
   runCommand,
   screenshot,
-  sleep,
   startCodeServer,
   waitForNotification,
 } from './harness';
-import { VSIX, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
+import { VSIX, cleanScreenshot, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
 
 // Previews and periodic checkpoints are slow on two cores; stopping still writes a checkpoint.
 const SETTINGS = { 'jit.sampleEvery': 100000, 'jit.checkpointEvery': 100000 };
@@ -42,20 +41,6 @@ async function lossPoints(frame: Frame): Promise<number> {
     return Number(await frame.locator('#loss-chart').getAttribute('data-points', { timeout: 2_000 }));
   } catch {
     return NaN;
-  }
-}
-
-/**
- * Takes a screenshot without notification toasts covering the views: Do Not Disturb mode hides them (they stay
- * in the notification centre) and is switched off again afterwards.
- */
-async function cleanScreenshot(page: Page, name: string): Promise<void> {
-  await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
-  try {
-    await sleep(1500); // charts redraw after a resize or theme change
-    await screenshot(page, name);
-  } finally {
-    await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
   }
 }
 
@@ -142,6 +127,12 @@ describe('JiT Explorer in a real VS Code', function () {
     const first = await lossPoints(frame);
     await until('more loss points', async () => ((await lossPoints(frame)) >= first + 3 ? true : undefined), 240_000);
     assert.match(await frame.locator('.status').innerText(), /Training · step \d+ \/ 400/);
+    // The engine's resident memory, logged with every step, reaches the memory chart.
+    const memory = await frame.locator('#memory-chart').getAttribute('aria-label');
+    const mib = Number(/latest (\d+) MiB/.exec(memory ?? '')?.[1]);
+    assert.ok(mib > 50 && mib < 64_000, `memory chart: ${memory}`);
+    await frame.locator('#memory-chart').scrollIntoViewIfNeeded();
+    await cleanScreenshot(page, 'dashboard-memory');
     assert.match(await page.locator('.part.statusbar').innerText(), /JiT step \d+\/400 · loss [\d.]+ · [\d.]+ img\/s/);
 
     // Overlay the first run: its smoothed loss joins the chart as a series named after it.

@@ -221,11 +221,13 @@ function scheduleUpdate(): void {
   });
 }
 
-/** The number of loss points drawn, readable by tests and assistive tools. */
+/** The number of loss points drawn and the latest memory reading, readable by tests and assistive tools. */
 function markPoints(): void {
   const n = main.step.length;
   lossHost.dataset.points = String(n);
   lossHost.setAttribute('aria-label', `loss chart with ${n} steps`);
+  const rss = n > 0 ? main.rssMB[n - 1] : null; // null: no step yet, or a run logged before memory was
+  memHost.setAttribute('aria-label', rss != null ? `memory chart, latest ${Math.round(rss)} MiB` : 'memory chart, no readings');
   lossEmpty.hidden = n > 0;
   lossEmpty.textContent = status?.state === 'training' ? 'Waiting for the first step…' : 'No steps logged for this run yet.';
 }
