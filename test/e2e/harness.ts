@@ -593,10 +593,7 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   const row = await step(page, `waiting for the command palette row "${title}"`, async () => {
     for (let attempt = 1; ; attempt++) {
       await openCommandPalette(page, widget);
-      // A webview that has just opened can take the focus while it loads, which closes the palette between
-      // opening and typing: open it again then instead of waiting on a hidden input.
-      const typed = await input.fill(`>${title}`, { timeout: 5_000 }).then(() => true, () => false);
-      if (!typed) {
+      if (!(await typeIfOpen(input, `>${title}`))) {
         if (Date.now() > deadline) throw new Error(`the command palette kept closing before "${title}" could be typed (${attempt} attempt(s))`);
         console.log(`    (the command palette closed before "${title}" could be typed; opening it again)`);
         continue;
@@ -626,6 +623,14 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   });
   // The palette closes unless the command opened another quick pick.
   await widget.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+}
+
+/**
+ * Types into a quick input's box, or answers false when the box has closed (a webview that has just opened can take
+ * the focus while it loads, which closes the quick input) so the caller can open it again.
+ */
+export async function typeIfOpen(input: Locator, text: string): Promise<boolean> {
+  return input.fill(text, { timeout: 5_000 }).then(() => true, () => false);
 }
 
 async function openCommandPalette(page: Page, widget: Locator): Promise<void> {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, codeServerInstalled, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
+import { CodeServer, REPO_ROOT, codeServerInstalled, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer, typeIfOpen } from './harness';
 
 export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
 
@@ -98,8 +98,7 @@ export async function setColorTheme(page: Page, label: string): Promise<void> {
   const input = widget.locator('.quick-input-box input');
   for (let attempt = 1; ; attempt++) {
     await runCommand(page, 'Preferences: Color Theme');
-    // The theme picker closes when a loading webview takes the focus; ask again then.
-    if (await input.fill(label, { timeout: 5_000 }).then(() => true, () => false)) break;
+    if (await typeIfOpen(input, label)) break;
     if (attempt === 3) throw new Error(`the colour theme picker closed before "${label}" could be typed, ${attempt} times`);
     console.log(`    (the colour theme picker closed before "${label}" could be typed; asking again)`);
   }

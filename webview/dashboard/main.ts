@@ -186,6 +186,14 @@ function make(host: HTMLElement, plot: uPlot): Chart {
   return { plot, observer: fitWidth(plot, host) };
 }
 
+/** The one-metric charts below the loss: their column, a smoothed line over the raw one or not, their colour. */
+const SMALL_CHARTS = [
+  { key: 'lr', host: lrHost, column: 'lr', label: 'lr', smooth: false, color: 2 },
+  { key: 'grad', host: gradHost, column: 'gradNorm', label: 'grad norm', smooth: true, color: 3 },
+  { key: 'ips', host: ipsHost, column: 'imagesPerSec', label: 'images/s', smooth: false, color: 4 },
+  { key: 'mem', host: memHost, column: 'rssMB', label: 'RSS MiB', smooth: false, color: 5 },
+] as const;
+
 function rebuildCharts(): void {
   destroyCharts();
   const th = chartTheme();
@@ -199,10 +207,11 @@ function rebuildCharts(): void {
     ],
   }, lossData()));
   charts.t = make(tHost, tBucketChart(tHost, th, tData()));
-  charts.lr = make(lrHost, lineChart(lrHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'lr', color: th.series[2] }] }, small('lr', false)));
-  charts.grad = make(gradHost, lineChart(gradHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'grad norm', color: th.series[3], width: 1, alpha: 0.35 }, { label: 'smoothed', color: th.series[3] }] }, small('gradNorm', true)));
-  charts.ips = make(ipsHost, lineChart(ipsHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'images/s', color: th.series[4] }] }, small('imagesPerSec', false)));
-  charts.mem = make(memHost, lineChart(memHost, th, { x: ui.xAxis, height: 180, lines: [{ label: 'RSS MiB', color: th.series[5] }] }, small('rssMB', false)));
+  for (const c of SMALL_CHARTS) {
+    const color = th.series[c.color];
+    const lines = c.smooth ? [{ label: c.label, color, width: 1, alpha: 0.35 }, { label: 'smoothed', color }] : [{ label: c.label, color }];
+    charts[c.key] = make(c.host, lineChart(c.host, th, { x: ui.xAxis, height: 180, lines }, small(c.column, c.smooth)));
+  }
   markPoints();
 }
 
@@ -213,10 +222,7 @@ function scheduleUpdate(): void {
     pending = 0;
     charts.loss?.plot.setData(lossData());
     charts.t?.plot.setData(tData());
-    charts.lr?.plot.setData(small('lr', false));
-    charts.grad?.plot.setData(small('gradNorm', true));
-    charts.ips?.plot.setData(small('imagesPerSec', false));
-    charts.mem?.plot.setData(small('rssMB', false));
+    for (const c of SMALL_CHARTS) charts[c.key]?.plot.setData(small(c.column, c.smooth));
     markPoints();
   });
 }
