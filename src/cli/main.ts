@@ -16,6 +16,7 @@ import { probeSession, resolveProviders, resolveThreads } from '../onnx/session'
 import { runTraining, TrainEvent } from '../train/loop';
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
+import { addScalarsCommand } from './scalars';
 import { toyCommand } from '../toy/cli';
 
 const int = (name: string) => (v: string) => {
@@ -228,6 +229,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
     .addOption(backendOption()).action(golden);
   addCheckpointCommands(program);
+  addScalarsCommand(program);
   program.addCommand(toyCommand({ int, num, backendOption }));
   return program;
 }

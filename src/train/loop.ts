@@ -9,6 +9,7 @@ import { DEFAULT_PRESET, getPreset } from '../jit/config';
 import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint';
 import { writeImageGrid } from '../io/png';
 import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
+import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from './data/load';
 import type { Dataset } from './data/dataset';
 import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
@@ -90,6 +91,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
   }
   emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers });
+  const events = RunEventLog.open(paths.dir); // TensorBoard's view of metrics.jsonl and the preview grids
 
   const checkpoint = async () => {
     const file = saveCheckpoint(paths.checkpoints, cfg, await trainer.exportState(), cfg.keepCheckpoints);
@@ -123,6 +125,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
     appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
       engine: onnx?.engine ?? `TensorFlow.js, ${backend} backend`, time: new Date().toISOString() });
+    events.grid(trainer.step, file);
     emit({ type: 'samples', step: trainer.step, file });
   };
 
@@ -145,6 +148,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
         throw e;
       }
       appendJsonLine(paths.metrics, m);
+      events.step(m);
       emit({ type: 'step', metrics: m, totalSteps: cfg.steps });
       // A step on the wasm/cpu backends never waits for I/O, so without this the event loop would not run until
       // training ends: stop and checkpoint requests (SIGINT, the engine's IPC messages) arrive as events.
@@ -158,6 +162,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     emit({ type: 'finished', step: trainer.step, reason, checkpoint: lastCheckpoint });
     return { runDir: paths.dir, step: trainer.step, reason };
   } finally {
+    events.close();
     trainer.dispose();
   }
 }
