@@ -6,14 +6,24 @@ import * as path from 'path';
 export const TMP_MARK = '.tmp-';
 
 export function writeFileAtomic(file: string, data: Buffer | string): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  writeFileAtomicWith(file, (fd) => writeAll(fd, buf));
+}
+
+/** Writes all of `buf` at the file's current position (writeSync may write less than asked). */
+export function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
+/** As writeFileAtomic, for files written piece by piece: `write` gets the temporary file's descriptor. */
+export function writeFileAtomicWith(file: string, write: (fd: number) => void): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `${path.basename(file)}${TMP_MARK}${process.pid}-${Date.now()}`);
   const fd = fs.openSync(tmp, 'w');
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    write(fd);
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);

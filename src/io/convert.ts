@@ -15,6 +15,7 @@ import type { TrainerState, WeightsChoice } from '../train/trainer';
 import { writeFileAtomic } from './atomic';
 import { checkpointFile, encodeCheckpoint, inferModelConfig, loadWeights } from './checkpoint';
 import { PickleValue, PyDict, PyNamespace, TorchTensor } from './pickle';
+import { RUN_RECORD_FORMAT, RUN_RECORD_KEY } from './officialRun';
 import { PthArchive, toPlain } from './pth';
 import { runPaths, writeJson } from './runs';
 import { encodeSafetensors } from './safetensors';
@@ -141,6 +142,23 @@ async function readAdam(archive: PthArchive, opt: PyDict, model: JiTConfig, warn
   return { step: steps.size ? [...steps][0] : 0, m, v };
 }
 
+type RecordedState = Pick<TrainerState, 'step' | 'imagesSeen' | 'seconds' | 'adamStep' | 'dataRng' | 'noiseRng'>;
+
+/** The exact run `jit export --official` recorded beside the official entries, if it is there and fits the weights. */
+function runRecord(v: PickleValue | undefined, inferred: JiTConfig): { config: RunConfig; state: RecordedState } | undefined {
+  if (!(v instanceof PyDict) || v.map.get('format') !== RUN_RECORD_FORMAT) return undefined;
+  try {
+    const config = JSON.parse(String(v.map.get('config'))) as RunConfig;
+    const state = JSON.parse(String(v.map.get('state'))) as RecordedState;
+    const keys = ['inputSize', 'patchSize', 'inChannels', 'hiddenSize', 'depth', 'numHeads', 'bottleneckDim', 'numClasses', 'inContextLen'] as const;
+    if (!keys.every((k) => config.model?.[k] === inferred[k])) return undefined;
+    validateRunConfig(config);
+    return { config, state };
+  } catch {
+    return undefined; // damaged: the official entries alone still make a run
+  }
+}
+
 /** Reads an official JiT checkpoint (or a bare state dict saved with torch.save) into this project's terms. */
 export async function readOfficialCheckpoint(file: string, opts: ImportOptions = {}): Promise<OfficialCheckpoint> {
   const archive = await PthArchive.open(file);
@@ -159,14 +177,15 @@ export async function readOfficialCheckpoint(file: string, opts: ImportOptions =
 
     const online = await readSection(archive, modelDict, 'model');
     const inferred = inferModelConfig(online);
+    const record = bare ? undefined : runRecord(root.map.get(RUN_RECORD_KEY), inferred);
     const preset = presetMatching(args.model, inferred);
-    if (typeof args.model === 'string' && PRESETS[args.model] && !preset) warnings.push(`args.model says ${args.model} but the tensor shapes differ from that preset; the shapes were used.`);
-    let inContextStart = opts.inContextStart ?? preset?.model.inContextStart ?? inferred.inContextStart;
+    if (typeof args.model === 'string' && PRESETS[args.model] && !preset && !record) warnings.push(`args.model says ${args.model} but the tensor shapes differ from that preset; the shapes were used.`);
+    let inContextStart = opts.inContextStart ?? record?.config.model.inContextStart ?? preset?.model.inContextStart ?? inferred.inContextStart;
     if (inferred.inContextLen === 0) inContextStart = 0;
-    else if (opts.inContextStart === undefined && !preset) {
+    else if (opts.inContextStart === undefined && !preset && !record) {
       warnings.push(`The block where the in-context tokens start is not stored in a checkpoint; assumed ${inContextStart} (set it with --in-context-start).`);
     }
-    const model: JiTConfig = { ...inferred, inContextStart };
+    const model: JiTConfig = { ...inferred, inContextStart, freezePatchEmbed: record?.config.model.freezePatchEmbed ?? false };
     const imgSize = argNumber(args, 'img_size');
     if (imgSize !== undefined && imgSize !== model.inputSize) throw new Error(`${name}: args.img_size is ${imgSize} but the weights are for ${model.inputSize} px images.`);
     const classNum = argNumber(args, 'class_num');
@@ -203,7 +222,8 @@ export async function readOfficialCheckpoint(file: string, opts: ImportOptions =
       }
     }
 
-    const config = runConfigFromArgs(args, model, preset, adam.step, epoch, opts.data, opt instanceof PyDict ? opt : undefined);
+    // A file this project exported carries its exact run; anything the official code saved is read from args.
+    const config = record ? { ...record.config, model, data: opts.data ?? record.config.data } : runConfigFromArgs(args, model, preset, adam.step, epoch, opts.data, opt instanceof PyDict ? opt : undefined);
     const state: TrainerState = {
       step: adam.step,
       imagesSeen: adam.step * config.batch,
@@ -215,6 +235,7 @@ export async function readOfficialCheckpoint(file: string, opts: ImportOptions =
       // torch's random state does not carry over; the streams start from the seed.
       dataRng: new Rng(`data:${config.seed}`).state(),
       noiseRng: new Rng(`noise:${config.seed}`).state(),
+      ...(record && record.state.step === adam.step ? record.state : {}),
     };
     return { config, state, epoch, args, warnings };
   } finally {
@@ -226,10 +247,12 @@ export async function readOfficialCheckpoint(file: string, opts: ImportOptions =
 function runConfigFromArgs(args: Record<string, unknown>, model: JiTConfig, preset: Preset | undefined, step: number,
   epoch: number | undefined, data: DataSpec | undefined, opt: PyDict | undefined): RunConfig {
   const a = (k: string) => argNumber(args, k);
-  const batch = a('batch_size') ?? preset?.train.batch ?? 256;
+  // batch_size is per GPU; main_jit.py records the number of processes in world_size.
+  const perGpu = a('batch_size');
+  const batch = perGpu !== undefined ? perGpu * (a('world_size') ?? 1) : preset?.train.batch ?? 256;
   const blr = a('blr') ?? 5e-5;
   // Official schedules count in epochs; with the step count and epoch known, warmup epochs convert to steps.
-  const stepsPerEpoch = epoch !== undefined && step > 0 ? Math.max(1, Math.round(step / (epoch + 1))) : undefined;
+  const stepsPerEpoch = epoch !== undefined && epoch >= 0 && step > 0 ? Math.max(1, Math.round(step / (epoch + 1))) : undefined;
   const warmupEpochs = a('warmup_epochs');
   const groupDecays = opt ? (toPlain(opt.map.get('param_groups') ?? []) as { weight_decay?: unknown }[]).map((g) => (typeof g.weight_decay === 'number' ? g.weight_decay : 0)) : [];
   const cfg: RunConfig = {

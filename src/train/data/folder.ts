@@ -105,6 +105,17 @@ function firstLine(err: unknown): string {
   return message.split('\n')[0];
 }
 
+/** The image files of a dataset folder (one subfolder per class), counted without decoding them. */
+export async function countImageFiles(dir: string): Promise<number> {
+  const root = path.resolve(dir);
+  let n = 0;
+  for (const entry of await fs.promises.readdir(root, { withFileTypes: true })) {
+    if (isHidden(entry.name) || !entry.isDirectory()) continue;
+    for (const file of await listFiles(path.join(root, entry.name))) if (IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase())) n++;
+  }
+  return n;
+}
+
 export async function loadFolderDataset(dir: string, imageSize: number, opts: FolderOptions = {}): Promise<FolderDataset> {
   if (!Number.isInteger(imageSize) || imageSize < 1) {
     throw new Error(`Image size must be a positive integer, got ${imageSize}; use e.g. 32 or 64.`);
