@@ -313,7 +313,7 @@ export const DEFAULT_T_VALUES = [0, 0.25, 0.5, 0.75, 1];
 /** All four panels of the bottleneck viewer for one checkpoint. */
 export async function analyseBottleneck(checkpoint: string, opts: BottleneckOptions = {}): Promise<BottleneckAnalysis> {
   const which = opts.weights ?? 'ema1';
-  const ck = loadCheckpointWeights(checkpoint, which);
+  const ck = await loadCheckpointWeights(checkpoint, which);
   const { model } = ck;
   const d = dims(model);
   const proj1 = proj1Of(ck.weights);

@@ -4,6 +4,8 @@
 // same rule and report it the same way.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights } from '../io/checkpoint';
+import { readOfficialWeights } from '../io/convert';
+import { isZipFile } from '../io/pth';
 import { DEFAULT_DIFFUSION, DiffusionConfig, JiTConfig } from '../jit/config';
 import { TfDenoiser } from '../jit/denoiser';
 import { JiTNetwork } from '../jit/model';
@@ -55,9 +57,13 @@ export interface OpenDenoiser {
   dispose(): void;
 }
 
-/** The chosen weights copy of a checkpoint with the diffusion settings it was trained with. */
-export function loadCheckpointWeights(file: string, which: WeightsChoice): CheckpointWeights {
-  const { model, weights, step, run } = loadWeights(file, which);
+/**
+ * The chosen weights copy of a checkpoint with the diffusion settings it was trained with: a checkpoint of this
+ * project, a bare state dict, or an official training checkpoint (.pth, read directly: its args give the
+ * diffusion settings, its optimizer the step).
+ */
+export async function loadCheckpointWeights(file: string, which: WeightsChoice): Promise<CheckpointWeights> {
+  const { model, weights, step, run } = isZipFile(file) ? await readOfficialWeights(file, which) : loadWeights(file, which);
   // A bare state dict records no diffusion settings: the official defaults (noise scale 2 from 512 px).
   const diffusion = run?.diffusion ?? { ...DEFAULT_DIFFUSION, noiseScale: model.inputSize >= 512 ? 2 : 1 };
   return { file, which, model, diffusion, weights, step, run };

@@ -87,7 +87,7 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
   if (!Number.isInteger(o.n) || o.n < 1) throw new Error(`Images per cell must be a positive whole number, got ${o.n}.`);
   if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`Steps must be a positive whole number, got ${o.steps}.`);
 
-  const first = loadCheckpointWeights(checkpoint, o.weights[0]);
+  const first = await loadCheckpointWeights(checkpoint, o.weights[0]);
   const { model, diffusion } = first;
   const classes = o.classes?.length ? o.classes : Array.from({ length: model.numClasses }, (_, i) => i);
   for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c <= model.numClasses)) throw new Error(`Class ${c} is out of range: this model has classes 0-${model.numClasses - 1} (and ${model.numClasses} = unconditional).`);
@@ -101,7 +101,7 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
   const byRow: GridCell[][][] = []; // [row][interval][column]
   try {
     for (const which of o.weights) {
-      const den = await openDenoiser(which === o.weights[0] ? first : loadCheckpointWeights(checkpoint, which), opts);
+      const den = await openDenoiser(which === o.weights[0] ? first : await loadCheckpointWeights(checkpoint, which), opts);
       engine ??= den.report;
       try {
         const rowCells: GridCell[][] = [];

@@ -10,6 +10,7 @@ import {
   Comparison, DEFAULT_BINS, ModuleNode, TensorSource, canonicalName, compareEmaWithOnline, compareSources, histogram, moduleTree,
   openTensorSource, patchFilters, slice2d, tensorStats,
 } from '../io/inspect';
+import { sourceSanity } from '../io/checkpointSanity';
 import type { TensorStats } from '../io/inspect';
 import type { WeightsChoice } from '../train/trainer';
 
@@ -49,6 +50,8 @@ export interface InspectOpenResult {
   tree: InspectModule;
   /** EMA copies present in the file that can be compared with the online weights. */
   emaCopies: ('ema1' | 'ema2')[];
+  /** What looks wrong with the checkpoint (weights still at the initialisation, an EMA equal to the weights). */
+  warnings: string[];
 }
 
 export interface InspectTensorParams {
@@ -189,6 +192,7 @@ export class InspectorService {
       totalParams: tree.params,
       totalBytes: tree.bytes,
       emaCopies,
+      warnings: (await sourceSanity(src)).map((w) => w.message),
     };
   }
 

@@ -6,6 +6,15 @@ import type { SampleRequest } from './sampling';
 import type { TrainEvent } from '../train/loop';
 import type { RunOverrides } from '../train/runConfig';
 import type { Notice } from './rpc';
+import type { SanityWarning } from '../io/checkpointSanity';
+import type { OfficialExport, OfficialExportOptions } from '../io/officialRun';
+
+export interface ExportOfficialParams extends Omit<OfficialExportOptions, 'datasetSize'> {
+  checkpoint: string;
+  outputDir: string;
+  /** Default: the images of the run's data folder, counted. */
+  datasetSize?: number;
+}
 import type {
   ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectCompareResult,
   InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
@@ -104,6 +113,10 @@ export interface EngineMethods {
   inspectClose: { params: { session: number }; result: { closed: boolean }; progress: never };
   /** Converts an official .pth into this project's checkpoint (a new run folder or a .safetensors file). */
   importCheckpoint: { params: ImportCheckpointParams; result: ImportCheckpointResult; progress: never };
+  /** What looks wrong with a checkpoint: weights still at the initialisation, EMA copies equal to the weights. */
+  checkpointSanity: { params: { file: string }; result: { warnings: SanityWarning[] }; progress: never };
+  /** Writes <outputDir>/checkpoint-last.pth that the official main_jit.py --resume continues, and the torchrun line. */
+  exportOfficial: { params: ExportOfficialParams; result: OfficialExport; progress: never };
   /** Writes a checkpoint's weights as the official state dict. */
   exportCheckpoint: { params: ExportCheckpointParams; result: ExportCheckpointResult; progress: never };
   /** The manifold lab's D x target experiment; cancelling stops it. */
@@ -194,6 +207,8 @@ export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {
   inspectCompare: 600_000,
   inspectClose: 15_000,
   importCheckpoint: 600_000,
+  checkpointSanity: 120_000,
+  exportOfficial: 1_800_000, // a JiT-L run with its moments is ~9 GB to write
   exportCheckpoint: 600_000,
   manifoldLab: Infinity,
   trajectoryView: 120_000,

@@ -1,9 +1,9 @@
 // Sampling from a checkpoint file into a PNG grid (and the run's samples/index.jsonl when the checkpoint
 // belongs to a run): what `jit sample` and the extension's "JiT: Sample" do.
 import * as tf from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as path from 'path';
 import { writeImageGrid } from '../io/png';
+import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
 import { appendJsonLine, runPaths } from '../io/runs';
 import { Rng } from '../jit/random';
 import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
@@ -44,7 +44,7 @@ export interface SampleResult {
 export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (evals: number, total: number) => void,
   observer?: StepObserver, signal?: AbortSignal): Promise<SampleResult> {
   const started = performance.now();
-  const ck = loadCheckpointWeights(req.checkpoint, req.weights);
+  const ck = await loadCheckpointWeights(req.checkpoint, req.weights);
   const { model, diffusion, step } = ck;
   const classes = req.classes?.length ? req.classes : Array.from({ length: model.numClasses }, (_, i) => i);
   for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c <= model.numClasses)) throw new Error(`Class ${c} is out of range: this model has classes 0-${model.numClasses - 1} (and ${model.numClasses} = unconditional).`);
@@ -67,8 +67,8 @@ export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (eva
     const file = req.out ?? defaultOutput(req, step);
     await writeImageGrid(file, images, req.n, S, { scale: S < 64 ? 2 : 1 });
     const seconds = (performance.now() - started) / 1000;
-    const runDir = path.dirname(path.dirname(req.checkpoint));
-    if (!req.out && fs.existsSync(runPaths(runDir).runFile)) {
+    const runDir = runDirOfCheckpoint(req.checkpoint);
+    if (!req.out && isRunFolder(runDir)) {
       appendJsonLine(runPaths(runDir).samplesIndex, { step, file: path.basename(file), checkpoint: path.basename(req.checkpoint), seed: req.seed, n: req.n,
         steps: req.steps, method: req.method, cfg: req.cfgScale, interval: [req.intervalMin, req.intervalMax], weights: req.weights, labels: [...labels], time: new Date().toISOString() });
     }
@@ -80,8 +80,9 @@ export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (eva
 }
 
 function defaultOutput(req: SampleRequest, step: number | undefined): string {
-  const runDir = path.dirname(path.dirname(req.checkpoint));
-  const dir = fs.existsSync(runPaths(runDir).runFile) ? runPaths(runDir).samples : path.dirname(req.checkpoint);
+  // A run's samples/ (an official output folder gets one too), else next to the checkpoint.
+  const runDir = runDirOfCheckpoint(req.checkpoint);
+  const dir = isRunFolder(runDir) ? runPaths(runDir).samples : path.dirname(req.checkpoint);
   const tag = `${step !== undefined ? `step-${step}` : path.basename(req.checkpoint, '.safetensors')}-${req.method}${req.steps}-cfg${req.cfgScale}-${req.weights}-seed${req.seed}`;
   return path.join(dir, `${tag}.png`);
 }

@@ -71,7 +71,7 @@ export async function compareMethods({ grid, index }: CompareParams, signal?: Ab
   const per = C * S * S;
   const z = unpackTensor(pack, 'z', 'float32').data;
   const label = s.labels[header.meta.indices[index]];
-  const ck = loadCheckpointWeights(s.checkpoint, s.weights);
+  const ck = await loadCheckpointWeights(s.checkpoint, s.weights);
   const den = await openDenoiser(ck);
   const z0 = tf.tensor4d(z.slice(index * per, (index + 1) * per), [1, C, S, S]); // frame 0 is the noise
   try {

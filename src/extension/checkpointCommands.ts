@@ -5,7 +5,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
+import { latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { discoverRuns } from '../io/runs';
+import type { RunConfig } from '../train/runConfig';
 import { EngineClient } from './engineClient';
 import { TensorInspectorProvider } from './inspectorEditor';
 import { LabPanel } from './labPanel';
@@ -43,6 +45,16 @@ export function importedRunDir(root: string, pthFile: string, now = new Date()):
   let dir = base;
   for (let i = 2; fs.existsSync(dir); i++) dir = `${base}-${i}`;
   return dir;
+}
+
+/** A checkpoint's run configuration, or undefined when it has none (the engine then says what is wrong). */
+async function runConfigOf(file: string): Promise<RunConfig | undefined> {
+  const run = path.join(runDirOfCheckpoint(file), 'run.json');
+  try {
+    return (JSON.parse(await fs.promises.readFile(run, 'utf8')) as { config?: RunConfig }).config;
+  } catch {
+    return undefined;
+  }
 }
 
 async function pickFile(title: string, near?: string): Promise<vscode.Uri | undefined> {
@@ -132,6 +144,39 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
       return peer.request('exportCheckpoint', { checkpoint: ck.fsPath, weights: weights.label as 'ema1' | 'ema2' | 'online', out: target.fsPath }, { timeoutMs: ENGINE_TIMEOUTS.exportCheckpoint });
     });
     void vscode.window.showInformationMessage(`Wrote ${r.tensors} tensors (${r.weights}) to ${path.basename(r.file)}; load it in the official code with load_state_dict(..., strict=True) (docs/pytorch-interop.md).`);
+  });
+
+  register('jit.continueOfficial', async (arg) => {
+    const runDir = (arg as { kind?: string; dir?: unknown } | undefined)?.kind === 'run' ? String((arg as { dir: string }).dir) : undefined;
+    const latest = runDir ? latestCheckpoint(runDir) : undefined;
+    const ck = (latest ? vscode.Uri.file(latest) : checkpointArg(arg)) ?? (await pickCheckpoint(d.location, 'JiT: Continue with the Official PyTorch Code — which checkpoint?'));
+    if (!ck) return;
+    const title = `Continue ${path.basename(runDirOfCheckpoint(ck.fsPath))} with the official code`;
+    const folder = await vscode.window.showOpenDialog({ title: `${title}: its output folder (main_jit.py --output_dir)`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Write checkpoint-last.pth Here' });
+    if (!folder?.[0]) return;
+    const whole = (v: string) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'Enter a positive whole number.');
+    const gpus = await vscode.window.showInputBox({ title: `${title}: GPUs per node`, prompt: 'torchrun --nproc_per_node; the batch is split over them and the learning rate kept', value: '8', validateInput: whole, ignoreFocusOut: true });
+    if (!gpus) return;
+    const builtin = (await runConfigOf(ck.fsPath))?.data.kind === 'builtin';
+    const size = builtin ? await vscode.window.showInputBox({
+      title: `${title}: images per epoch`, prompt: 'This run trained on the built-in shapes: how many images does the data set the official code trains on have? (It counts epochs.)', validateInput: whole, ignoreFocusOut: true,
+    }) : '';
+    if (size === undefined) return;
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Writing ${path.join(path.basename(folder[0].fsPath), 'checkpoint-last.pth')}…` }, async () => {
+      const { peer } = await d.engine.ensure();
+      return peer.request('exportOfficial', { checkpoint: ck.fsPath, outputDir: folder[0].fsPath, gpus: Number(gpus), datasetSize: size ? Number(size) : undefined }, { timeoutMs: ENGINE_TIMEOUTS.exportOfficial });
+    });
+    const text = [
+      `# ${r.file}: epoch ${r.epoch} recorded (${r.imagesSeen} images seen); the official code continues at epoch ${r.epoch + 1}.`,
+      ...r.notes.map((n) => `# note: ${n}`),
+      ...(r.modelEntry ? [`# main_jit.py does not know ${String(r.args.model)}: add this to model_jit.py, after JiT_models:`, ...r.modelEntry.split('\n').map((l) => `#   ${l}`)] : []),
+      '# Continue the run (from the official code\'s folder):',
+      r.command,
+      '',
+    ].join('\n');
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'shellscript', content: text }), { preview: false });
+    const pick = await vscode.window.showInformationMessage(`Wrote ${path.basename(r.file)} for main_jit.py --resume ${path.basename(folder[0].fsPath)}.`, 'Copy Command');
+    if (pick) await vscode.env.clipboard.writeText(r.command);
   });
 
   register('jit.openManifoldLab', () => {

@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { SampleRequest } from '../engine/sampling';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
-import { CHECKPOINT_RE, discoverRuns, listCheckpoints, runPaths } from '../io/runs';
+import { isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
+import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
+import { CHECKPOINT_RE, discoverRuns, listCheckpoints } from '../io/runs';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { GalleryViewProvider } from './galleryView';
 import { NativePackage, findNpm, installNative } from './nativeInstall';
@@ -30,8 +32,8 @@ function targetRun(t: Target): { runDir?: string; checkpoint?: string } {
   if (!t) return {};
   if (t instanceof vscode.Uri) {
     const p = t.fsPath;
-    if (CHECKPOINT_RE.test(path.basename(p))) return { runDir: path.dirname(path.dirname(p)), checkpoint: p };
-    if (fs.existsSync(runPaths(p).runFile)) return { runDir: p };
+    if (CHECKPOINT_RE.test(path.basename(p)) || OFFICIAL_CHECKPOINT_RE.test(path.basename(p))) return { runDir: runDirOfCheckpoint(p), checkpoint: p };
+    if (isRunFolder(p)) return { runDir: p };
     return {};
   }
   if (t.kind === 'run') return { runDir: t.dir };
@@ -129,10 +131,10 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     let { runDir, checkpoint } = targetRun(t);
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
-    if (runDir && !checkpoint) checkpoint = listCheckpoints(runDir).at(-1)?.file;
+    if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
     checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?');
     if (!checkpoint) return;
-    runDir = path.dirname(path.dirname(checkpoint));
+    runDir = runDirOfCheckpoint(checkpoint);
     const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);
     if (!settings) return;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'JiT sampling', cancellable: true }, async (progress, token) => {
@@ -233,7 +235,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
 
   register('jit.revealRun', (t: Target) => {
     const node = t as RunsNode | undefined;
-    const file = node ? (node.kind === 'run' ? node.dir : node.file) : undefined;
+    const file = node ? (node.kind === 'run' ? node.dir : node.kind === 'warning' ? node.runDir : node.file) : undefined;
     if (!file) return;
     const uri = vscode.Uri.file(file);
     // The Explorer view shows workspace files; anything else is shown in the system's file manager.

@@ -6,13 +6,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { unpackTensor } from '../engine/protocol';
+import { OfficialCurve, isOfficialOutput } from '../io/officialOutput';
 import { listSampleGrids, runPaths } from '../io/runs';
+import { EventLogReader } from '../io/tensorboard/reader';
 import { packColumns } from '../../webview/shared/columns';
 import type { DashboardState, FromDashboard, RunStatus, SampleView, ToDashboard } from '../../webview/shared/protocol';
 import { EngineClient } from './engineClient';
-import { runChoices, runDirById, runView } from './runInfo';
+import { OFFICIAL_ID, officialRunView, readRunFile, runChoices, runDirById, runView } from './runInfo';
 import { RunSeries } from './runSeries';
 import { RunsLocation } from './runsLocation';
+import type { OfficialRuns } from './officialRuns';
 import { TrainingController } from './training';
 import { webviewDist, webviewHtml } from './webviewHtml';
 
@@ -21,10 +24,13 @@ export interface DashboardDeps {
   engine: EngineClient;
   training: TrainingController;
   location: RunsLocation;
+  official: OfficialRuns;
   log: vscode.LogOutputChannel;
 }
 
 const DENSITY_POINTS = 100;
+/** How often an official run's event files are read for new points (they may be on a synced or mounted folder). */
+const FOLLOW_MS = 2000;
 
 export class DashboardPanel implements vscode.Disposable {
   static readonly viewType = 'jit.dashboard';
@@ -33,6 +39,9 @@ export class DashboardPanel implements vscode.Disposable {
   private series = new RunSeries();
   private readonly subscriptions: vscode.Disposable[] = [];
   private readonly densityCache = new Map<string, ToDashboard>();
+  /** The official run shown: its event files, read on from where they stopped, and the curve they make. */
+  private official: { dir: string; reader: EventLogReader; curve: OfficialCurve; itersPerEpoch?: number; sent: string } | undefined;
+  private readonly follow = setInterval(() => void this.followOfficial(), FOLLOW_MS);
 
   /** Shows the dashboard of a run, reusing the open panel. */
   static show(deps: DashboardDeps, runDir: string, preserveFocus = false): DashboardPanel {
@@ -92,6 +101,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearInterval(this.follow);
     if (DashboardPanel.current === this) DashboardPanel.current = undefined;
     this.subscriptions.forEach((d) => d.dispose());
     this.panel.dispose();
@@ -119,12 +129,9 @@ export class DashboardPanel implements vscode.Disposable {
         this.sendRun();
         void this.sendDensity();
         return;
-      case 'overlay': {
-        const dir = runDirById(this.deps.location.current(), m.id);
-        if (!dir) return this.post({ type: 'error', message: `The run "${m.id}" is no longer in the runs folder.` });
-        this.post({ type: 'overlay', id: m.id, series: RunSeries.fromFile(runPaths(dir).metrics).pack() });
+      case 'overlay':
+        void this.sendOverlay(m.id);
         return;
-      }
       case 'stop':
         void vscode.commands.executeCommand('jit.stopTraining');
         return;
@@ -146,12 +153,73 @@ export class DashboardPanel implements vscode.Disposable {
     return { uri: uri.toString(), step, caption: `${path.basename(file)} (EMA weights, ${path.basename(this.runDir)})` };
   }
 
+  /** The runs to overlay: this runs folder's, and the official runs of jit.extraRunFolders. */
+  private choices(exceptDir: string) {
+    const official = this.deps.official.list().filter((o) => o.dir !== exceptDir).map((o) => ({ id: `${OFFICIAL_ID}${o.name}`, preset: 'official run', steps: 0 }));
+    return [...runChoices(this.deps.location.current()).filter((r) => r.id !== path.basename(exceptDir)), ...official];
+  }
+
+  private async sendOverlay(id: string): Promise<void> {
+    if (id.startsWith(OFFICIAL_ID)) {
+      const o = this.deps.official.list().find((r) => `${OFFICIAL_ID}${r.name}` === id);
+      if (!o) return this.post({ type: 'error', message: `The official run "${id}" is no longer in the folders of jit.extraRunFolders.` });
+      const curve = new OfficialCurve();
+      await new EventLogReader(o.dir).read((e) => curve.add(e));
+      this.post({ type: 'overlay', id, series: RunSeries.fromOfficial(curve.rows, (await this.deps.official.info(o.dir))?.itersPerEpoch).pack() });
+      return;
+    }
+    const dir = runDirById(this.deps.location.current(), id);
+    if (!dir) return this.post({ type: 'error', message: `The run "${id}" is no longer in the runs folder.` });
+    this.post({ type: 'overlay', id, series: RunSeries.fromFile(runPaths(dir).metrics, readRunFile(dir)?.datasetSize).pack() });
+  }
+
+  /** An official output folder: its curve from the event files (followed as they grow), its args as configuration. */
+  private async sendOfficialRun(): Promise<void> {
+    const dir = this.runDir;
+    const info = await this.deps.official.info(dir);
+    const official = { dir, reader: new EventLogReader(dir), curve: new OfficialCurve(), itersPerEpoch: info?.itersPerEpoch, sent: '' };
+    await official.reader.read((e) => official.curve.add(e));
+    if (this.runDir !== dir) return;
+    this.official = official;
+    this.postOfficial();
+  }
+
+  private postOfficial(): void {
+    const o = this.official!;
+    this.series = RunSeries.fromOfficial(o.curve.rows, o.itersPerEpoch);
+    o.sent = JSON.stringify(o.curve.rows.at(-1) ?? null) + o.curve.rows.length;
+    void this.deps.official.info(o.dir).then((info) => {
+      if (this.official !== o) return;
+      const view = officialRunView(o.dir, info);
+      const last = listSampleGrids(o.dir).at(-1);
+      this.post({
+        type: 'run', runDir: o.dir, run: view, series: this.series.pack(), status: { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps },
+        sample: last ? this.sampleView(last.file, last.step) : undefined, runs: this.choices(o.dir),
+      });
+    });
+  }
+
+  /** Reads what the official run's event files gained; the page gets the curve again when it changed. */
+  private async followOfficial(): Promise<void> {
+    const o = this.official;
+    if (!o || o.dir !== this.runDir) return;
+    const { reset } = await o.reader.read((e) => o.curve.add(e));
+    if (this.official !== o) return;
+    if (reset) return void this.sendOfficialRun();
+    if (JSON.stringify(o.curve.rows.at(-1) ?? null) + o.curve.rows.length !== o.sent) this.postOfficial();
+  }
+
   private sendRun(): void {
+    this.official = undefined;
+    if (this.runDir && isOfficialOutput(this.runDir)) {
+      void this.sendOfficialRun();
+      return;
+    }
     if (!this.runDir || !fs.existsSync(runPaths(this.runDir).runFile)) {
       this.post({ type: 'error', message: this.runDir ? `The run folder ${this.runDir} no longer exists (or has no run.json).` : 'No run to show: start one with JiT: Train.' });
       return;
     }
-    this.series = RunSeries.fromFile(runPaths(this.runDir).metrics);
+    this.series = RunSeries.fromFile(runPaths(this.runDir).metrics, readRunFile(this.runDir)?.datasetSize);
     const training = this.deps.training.statusOf(this.runDir);
     // Devices are known for the run this engine is training; for others the table shows what run.json says.
     const b = training ? this.deps.engine.lastInfo?.backend : undefined;
@@ -161,7 +229,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.post({
       type: 'run', runDir: this.runDir, run: view, series: this.series.pack(), status,
       sample: last ? this.sampleView(last.file, last.step) : undefined,
-      runs: runChoices(this.deps.location.current()).filter((r) => r.id !== view.id),
+      runs: this.choices(this.runDir),
     });
   }
 

@@ -4,7 +4,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS, TensorPack } from '../engine/protocol';
-import { listCheckpoints } from '../io/runs';
+import { runCheckpoints, runDirOfCheckpoint } from '../io/officialOutput';
 import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
 import type { GridView } from '../engine/viewTypes';
 import { CellRequest, gridCellRequest, sampleCommandLine } from './gridCells';
@@ -14,7 +14,7 @@ import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
 
 const toPack = (p: TensorPack): Pack => ({ buffer: p.buffer, entries: p.entries });
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-const runOf = (file: string) => path.dirname(path.dirname(file));
+const runOf = runDirOfCheckpoint;
 const nameOf = (runDir: string, l: number) => {
   const names = classNames(runDir);
   return names[l] ?? (l === names.length ? 'unconditional' : `class ${l}`);
@@ -164,7 +164,7 @@ export class LatentPanel extends ExplorerPanel<ToLatent, FromLatent> {
       const v = await peer.request('bottleneckView', { checkpoint: file }, { timeoutMs: ENGINE_TIMEOUTS.bottleneckView });
       if (file !== this.checkpoint) return; // the slider moved on
       const runDir = runOf(file);
-      const cks = listCheckpoints(runDir);
+      const cks = runCheckpoints(runDir);
       const { tensors, labels, classNames: names, ...rest } = v;
       this.post({
         type: 'latent',
@@ -181,7 +181,7 @@ export class LatentPanel extends ExplorerPanel<ToLatent, FromLatent> {
   protected async receive(m: FromLatent): Promise<void> {
     if (m.type === 'ready') return this.load();
     if (m.type === 'checkpoint') {
-      const c = listCheckpoints(runOf(this.checkpoint))[m.index];
+      const c = runCheckpoints(runOf(this.checkpoint))[m.index];
       if (!c) throw new Error('That checkpoint is gone (keep-last-N may have removed it); pick another.');
       this.checkpoint = c.file;
       return this.load();

@@ -7,6 +7,7 @@ import { registerCommands } from './commands';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { EngineClient } from './engineClient';
 import { GalleryViewProvider } from './galleryView';
+import { OfficialRuns } from './officialRuns';
 import { RunsLocation } from './runsLocation';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { affectsEngine } from './settings';
@@ -19,14 +20,15 @@ export function activate(context: vscode.ExtensionContext): void {
   engine = new EngineClient(context, log);
   const location = new RunsLocation(context);
   const training = new TrainingController(engine, log);
-  const tree = new RunsTreeProvider(location, training);
+  const official = new OfficialRuns(location, engine, log);
+  const tree = new RunsTreeProvider(location, training, official);
   const gallery = new GalleryViewProvider(context.extensionUri, location, training);
-  const deps: DashboardDeps = { extensionUri: context.extensionUri, engine, training, location, log };
+  const deps: DashboardDeps = { extensionUri: context.extensionUri, engine, training, location, official, log };
   const treeView = vscode.window.createTreeView<RunsNode>('jit.runs', { treeDataProvider: tree, showCollapseAll: true });
   const client = engine;
 
   context.subscriptions.push(
-    log, location, training, tree, gallery, treeView, client,
+    log, location, training, official, tree, gallery, treeView, client,
     vscode.window.registerWebviewViewProvider(GalleryViewProvider.viewType, gallery),
     vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: DashboardState | undefined) => {

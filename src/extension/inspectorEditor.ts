@@ -48,7 +48,7 @@ class InspectorEditor {
       type: 'file',
       file: {
         fileName: path.basename(this.file), format: r.format, fileBytes: r.fileBytes, metadata: r.metadata, tensors: r.tensors,
-        totalParams: r.totalParams, totalBytes: r.totalBytes, tree: r.tree, emaCopies: r.emaCopies,
+        totalParams: r.totalParams, totalBytes: r.totalBytes, tree: r.tree, emaCopies: r.emaCopies, warnings: r.warnings,
       },
     });
     return r.session;

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { discoverRuns, runPaths } from '../io/runs';
 import type { RunConfig } from '../train/runConfig';
+import type { OfficialRunInfo } from '../io/officialOutput';
 import type { RunChoice, RunView } from '../../webview/shared/protocol';
 
 export interface RunFile {
@@ -12,6 +13,8 @@ export interface RunFile {
   backend?: string;
   dataset?: string;
   classNames?: string[];
+  /** Images in the data set (absent for the endless built-in shapes and runs from before it was recorded). */
+  datasetSize?: number;
   config?: RunConfig;
 }
 
@@ -63,6 +66,30 @@ export function runView(runDir: string, devices?: string): RunView {
     totalSteps: typeof c?.steps === 'number' ? c.steps : 0,
     pMean: typeof c?.diffusion?.pMean === 'number' ? c.diffusion.pMean : -0.8,
     pStd: typeof c?.diffusion?.pStd === 'number' && c.diffusion.pStd > 0 ? c.diffusion.pStd : 0.8,
+    xAxes: f?.datasetSize ? ['step', 'imagesSeen', 'seconds', 'epoch'] : ['step', 'imagesSeen', 'seconds'],
+  };
+}
+
+/** Prefix of the ids of official runs among the dashboard's runs (a folder name never holds a slash). */
+export const OFFICIAL_ID = 'official/';
+
+/** An official output folder for the dashboard: its args as the configuration, x by epoch (and step when known). */
+export function officialRunView(dir: string, info: OfficialRunInfo | undefined): RunView {
+  const a = info?.args ?? {};
+  const num = (k: string, fallback: number) => (typeof a[k] === 'number' ? (a[k] as number) : fallback);
+  const epochs = num('epochs', 0);
+  return {
+    id: `${OFFICIAL_ID}${path.basename(dir)}`,
+    preset: String(a.model ?? 'official run'),
+    dataset: String(a.data_path ?? '—'),
+    created: info ? `epoch ${info.epoch ?? '?'} in ${path.basename(info.file)}` : 'no checkpoint yet',
+    backend: 'official PyTorch code (main_jit.py)',
+    devices: typeof a.world_size === 'number' ? `${a.world_size} processes` : '—',
+    config: info ? Object.entries(a).map(([k, v]): [string, string] => [k, fmt(typeof v === 'boolean' || v === null ? String(v) : v)]) : [['Configuration', 'the args are read from a checkpoint-*.pth; this folder has none yet']],
+    totalSteps: info?.itersPerEpoch ? Math.round(epochs * info.itersPerEpoch) : epochs * 1000,
+    pMean: num('P_mean', -0.8),
+    pStd: num('P_std', 0.8) > 0 ? num('P_std', 0.8) : 0.8,
+    xAxes: info?.itersPerEpoch ? ['epoch', 'step'] : ['epoch'],
   };
 }
 

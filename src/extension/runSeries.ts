@@ -1,6 +1,8 @@
 // A run's metric series for the dashboard: read from metrics.jsonl (a torn last line is skipped), extended by
-// streamed step events, packed as float64 columns. A resume restarts from its checkpoint's step, so rows at or
-// after a step that comes again are dropped: the series is always what the run's current history is.
+// streamed step events, packed as float64 columns; or an official run's curve (step, loss, lr, epoch only). A
+// resume restarts from its checkpoint's step, so rows at or after a step that comes again are dropped: the series
+// is always what the run's current history is. Epochs need the data set's size.
+import type { OfficialRow } from '../io/officialOutput';
 import { readJsonLines } from '../io/runs';
 import type { StepMetrics } from '../train/trainer';
 import { ColumnPack, packColumns } from '../../webview/shared/columns';
@@ -11,12 +13,24 @@ function isStepRow(x: unknown): x is StepMetrics {
   return typeof r === 'object' && r !== null && Number.isInteger(r.step) && typeof r.loss === 'number';
 }
 
-export class RunSeries {
-  readonly rows: StepMetrics[] = [];
+/** A row: a metrics.jsonl record, or a point of an official curve (fields it lacks are missing). */
+export type SeriesRow = Partial<StepMetrics> & { step: number; epoch?: number };
 
-  static fromFile(metricsFile: string): RunSeries {
-    const s = new RunSeries();
+export class RunSeries {
+  readonly rows: SeriesRow[] = [];
+
+  constructor(private readonly datasetSize?: number) {}
+
+  static fromFile(metricsFile: string, datasetSize?: number): RunSeries {
+    const s = new RunSeries(datasetSize);
     for (const row of readJsonLines(metricsFile)) if (isStepRow(row)) s.add(row);
+    return s;
+  }
+
+  /** An official run's curve; step is the iteration where the iterations per epoch are known, else the official x. */
+  static fromOfficial(rows: OfficialRow[], itersPerEpoch?: number): RunSeries {
+    const s = new RunSeries();
+    for (const r of rows) s.rows.push({ step: itersPerEpoch ? Math.round(r.epoch * itersPerEpoch) : r.x, loss: r.loss, lr: r.lr, epoch: r.epoch });
     return s;
   }
 
@@ -25,7 +39,8 @@ export class RunSeries {
   }
 
   /** 'append' when the row continues the series, 'rewind' when it restarted at an earlier step. */
-  add(row: StepMetrics): 'append' | 'rewind' {
+  add(row: SeriesRow): 'append' | 'rewind' {
+    if (row.epoch === undefined && this.datasetSize && row.imagesSeen !== undefined) row = { ...row, epoch: row.imagesSeen / this.datasetSize };
     if (this.rows.length && row.step <= this.lastStep) {
       let keep = this.rows.length;
       while (keep > 0 && this.rows[keep - 1].step >= row.step) keep--;

@@ -8,6 +8,13 @@ import { readSettings } from './settings';
 
 const NO_FOLDER_KEY = 'jit.runsRootWithoutFolder';
 
+const expandHome = (p: string) => p.replace(/^~(?=$|[\\/])/, os.homedir());
+
+function workspaceFolder(): string | undefined {
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return workspace?.scheme === 'file' ? workspace.fsPath : undefined;
+}
+
 export class RunsLocation implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -15,7 +22,7 @@ export class RunsLocation implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.subscriptions.push(
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('jit.runsFolder') && this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('jit.runsFolder') || e.affectsConfiguration('jit.extraRunFolders')) && this.changed.fire()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.changed.fire()),
     );
   }
@@ -26,12 +33,20 @@ export class RunsLocation implements vscode.Disposable {
 
   /** The runs folder, without asking; undefined when no folder is open and none was chosen yet. */
   current(): string | undefined {
-    const setting = readSettings().runsFolder.replace(/^~(?=$|[\\/])/, os.homedir());
-    const workspace = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const local = workspace?.scheme === 'file' ? workspace.fsPath : undefined;
+    const setting = expandHome(readSettings().runsFolder);
+    const local = workspaceFolder();
     if (setting && path.isAbsolute(setting)) return setting;
     if (local) return setting ? path.join(local, setting) : defaultRunsRoot(local);
     return this.context.globalState.get<string>(NO_FOLDER_KEY);
+  }
+
+  /**
+   * The folders of jit.extraRunFolders, absolute (relative ones against the first workspace folder): official
+   * output folders, or folders that hold several (a synced or mounted cluster folder, a Remote-SSH workspace).
+   */
+  extraFolders(): string[] {
+    const local = workspaceFolder();
+    return readSettings().extraRunFolders.map(expandHome).map((f) => (path.isAbsolute(f) ? f : local ? path.join(local, f) : undefined)).filter((f): f is string => f !== undefined);
   }
 
   /** The runs folder for a new run: with no folder open, asks once where runs go and says so. */

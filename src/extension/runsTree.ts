@@ -1,17 +1,21 @@
 // The Runs tree: runs (newest first) -> checkpoints and sample grids, refreshed by a file watcher on the runs
-// folder and by the running training's events.
+// folder and by the running training's events; then the official runs of jit.extraRunFolders -> their sanity
+// warnings, checkpoint-*.pth and the sample grids made from them.
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { listOfficialCheckpoints, OfficialRunSummary } from '../io/officialOutput';
 import { discoverRuns, listCheckpoints, listSampleGrids, RunSummary } from '../io/runs';
+import type { OfficialRuns } from './officialRuns';
 import type { RunFile } from './runInfo';
 import { RunsLocation } from './runsLocation';
 import { RunsFolderWatcher } from './runsFolderWatcher';
 import { TrainingController } from './training';
 
 export type RunsNode =
-  | { kind: 'run'; dir: string; summary: RunSummary }
-  | { kind: 'checkpoint'; runDir: string; file: string; step: number }
-  | { kind: 'samples'; runDir: string; file: string; step: number };
+  | { kind: 'run'; dir: string; summary: RunSummary; official?: OfficialRunSummary }
+  | { kind: 'checkpoint'; runDir: string; file: string; step: number; official?: boolean }
+  | { kind: 'samples'; runDir: string; file: string; step: number }
+  | { kind: 'warning'; runDir: string; message: string };
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
@@ -20,12 +24,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly location: RunsLocation, private readonly training: TrainingController) {
+  constructor(private readonly location: RunsLocation, private readonly training: TrainingController, private readonly official: OfficialRuns) {
     this.watcher = new RunsFolderWatcher(location, '**/{run.json,*.safetensors,*.png}', () => this.refreshSoon(), ['create', 'delete']);
     this.subscriptions.push(
       location.onDidChange(() => this.refresh()),
       training.onDidEvent(({ event }) => (event.type === 'started' || event.type === 'checkpoint' || event.type === 'samples' || event.type === 'finished') && this.refreshSoon()),
       training.onDidChangeStatus(() => this.refreshSoon()),
+      official.onDidChange(() => this.refreshSoon()),
     );
     this.watcher.ensure();
   }
@@ -53,8 +58,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
-    if (!node) return this.runs().map((summary) => ({ kind: 'run', dir: summary.dir, summary }));
+    if (!node) {
+      const official = this.official.list().map((o): RunsNode => ({ kind: 'run', dir: o.dir, official: o, summary: { dir: o.dir, name: o.name, run: undefined, checkpoints: [], samples: listSampleGrids(o.dir) } }));
+      return [...this.runs().map((summary): RunsNode => ({ kind: 'run', dir: summary.dir, summary })), ...official];
+    }
     if (node.kind !== 'run') return [];
+    if (node.official) {
+      const warnings = (this.official.warnings(node.dir) ?? []).map((w): RunsNode => ({ kind: 'warning', runDir: node.dir, message: w.message }));
+      const cks = listOfficialCheckpoints(node.dir).reverse().map((c): RunsNode => ({ kind: 'checkpoint', runDir: node.dir, file: c.file, step: c.epoch ?? -1, official: true }));
+      const grids = listSampleGrids(node.dir).reverse().map((g): RunsNode => ({ kind: 'samples', runDir: node.dir, file: g.file, step: g.step }));
+      return [...warnings, ...cks, ...grids];
+    }
     const cks = listCheckpoints(node.dir).reverse().map((c): RunsNode => ({ kind: 'checkpoint', runDir: node.dir, file: c.file, step: c.step }));
     const grids = listSampleGrids(node.dir).reverse().map((g): RunsNode => ({ kind: 'samples', runDir: node.dir, file: g.file, step: g.step }));
     return [...cks, ...grids];
@@ -62,11 +76,36 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   getParent(node: RunsNode): RunsNode | undefined {
     if (node.kind === 'run') return undefined;
-    const summary = this.runs().find((r) => r.dir === node.runDir);
-    return summary ? { kind: 'run', dir: summary.dir, summary } : undefined;
+    return this.getChildren().find((r) => r.kind === 'run' && r.dir === node.runDir);
   }
 
-  getTreeItem(node: RunsNode): vscode.TreeItem {
+  /** An official run: its model and epoch from the newest checkpoint's args, a warning icon when a check failed. */
+  private async officialItem(node: Extract<RunsNode, { kind: 'run' }>, o: OfficialRunSummary): Promise<vscode.TreeItem> {
+    const info = await this.official.info(node.dir);
+    const warnings = this.official.warnings(node.dir);
+    const item = new vscode.TreeItem(o.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `official:${node.dir}`;
+    const model = typeof info?.args.model === 'string' ? info.args.model : undefined;
+    item.description = ['official', model, info?.epoch !== undefined ? `epoch ${info.epoch}` : `${o.checkpoints.length} checkpoints`].filter(Boolean).join(' · ');
+    item.iconPath = new vscode.ThemeIcon(warnings?.length ? 'warning' : 'server-environment');
+    item.contextValue = 'jitRunOfficial';
+    item.resourceUri = vscode.Uri.file(node.dir);
+    const tip = new vscode.MarkdownString().appendText(`${node.dir}\nOutput folder of the official JiT code: ${o.eventFiles.length} TensorBoard event files, ${o.checkpoints.length} checkpoints`);
+    for (const w of warnings ?? []) tip.appendText(`\n⚠ ${w.message}`);
+    item.tooltip = tip;
+    return item;
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem | Promise<vscode.TreeItem> {
+    if (node.kind === 'run' && node.official) return this.officialItem(node, node.official);
+    if (node.kind === 'warning') {
+      const item = new vscode.TreeItem(node.message, vscode.TreeItemCollapsibleState.None);
+      item.id = `warning:${node.runDir}:${node.message}`;
+      item.iconPath = new vscode.ThemeIcon('warning');
+      item.tooltip = node.message;
+      item.contextValue = 'jitWarning';
+      return item;
+    }
     if (node.kind === 'run') {
       const run = node.summary.run as RunFile | undefined;
       const status = this.training.statusOf(node.dir);
@@ -82,6 +121,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return item;
     }
     const name = path.basename(node.file);
+    if (node.kind === 'checkpoint' && node.official) {
+      const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
+      item.id = `official-checkpoint:${node.file}`;
+      item.description = node.step >= 0 ? `epoch ${node.step}` : 'newest';
+      item.iconPath = new vscode.ThemeIcon('save');
+      item.contextValue = 'jitOfficialCheckpoint';
+      item.resourceUri = vscode.Uri.file(node.file);
+      item.tooltip = 'Official training checkpoint: sample, explore and inspect it directly, or import it to continue training here';
+      return item;
+    }
     if (node.kind === 'checkpoint') {
       const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.None);
       item.id = `checkpoint:${node.file}`;

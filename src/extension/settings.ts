@@ -14,6 +14,8 @@ export interface JitSettings {
   nodePath: string;
   sampleEvery: number;
   checkpointEvery: number;
+  /** Further folders with runs: official output folders, or folders holding several (as written, unresolved). */
+  extraRunFolders: string[];
 }
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -33,6 +35,7 @@ export function readSettings(): JitSettings {
     nodePath: c.get<string>('engine.nodePath', '').trim(),
     sampleEvery: positiveInt(c.get('sampleEvery'), 250),
     checkpointEvery: positiveInt(c.get('checkpointEvery'), 500),
+    extraRunFolders: (c.get<unknown[]>('extraRunFolders', []) ?? []).filter((f): f is string => typeof f === 'string' && f.trim() !== '').map((f) => f.trim()),
   };
 }
 

@@ -1,10 +1,11 @@
 // Commands of the exploration panels: "JiT: Open Latent Viewer" (also on a checkpoint in the Runs tree),
 // "JiT: Open CFG x EMA Grid", and opening a sample grid's recorded trajectory (from the Sample Gallery).
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { hasTrajectory } from '../analysis/trajectoryFile';
-import { CHECKPOINT_RE, discoverRuns, listCheckpoints, runPaths } from '../io/runs';
+import { isRunFolder, latestCheckpoint } from '../io/officialOutput';
+import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
+import { CHECKPOINT_RE, discoverRuns } from '../io/runs';
 import { DashboardDeps } from './dashboardPanel';
 import { GridPanel, LatentPanel, TrajectoryPanel } from './explorerPanels';
 import type { RunsNode } from './runsTree';
@@ -15,12 +16,12 @@ type Target = RunsNode | vscode.Uri | undefined;
 /** The checkpoint a command was invoked on: a checkpoint node or file, the latest of a run, or one picked. */
 async function checkpointFor(t: Target, deps: DashboardDeps, title: string): Promise<string | undefined> {
   if (t instanceof vscode.Uri) {
-    if (CHECKPOINT_RE.test(path.basename(t.fsPath))) return t.fsPath;
-    if (fs.existsSync(runPaths(t.fsPath).runFile)) return listCheckpoints(t.fsPath).at(-1)?.file;
+    if (CHECKPOINT_RE.test(path.basename(t.fsPath)) || OFFICIAL_CHECKPOINT_RE.test(path.basename(t.fsPath))) return t.fsPath;
+    if (isRunFolder(t.fsPath)) return latestCheckpoint(t.fsPath);
   } else if (t) {
     if (t.kind === 'checkpoint') return t.file;
     const runDir = t.kind === 'run' ? t.dir : t.runDir;
-    const last = listCheckpoints(runDir).at(-1)?.file;
+    const last = latestCheckpoint(runDir);
     if (last) return last;
   }
   const root = deps.location.current();

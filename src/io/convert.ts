@@ -159,8 +159,23 @@ function runRecord(v: PickleValue | undefined, inferred: JiTConfig): { config: R
   }
 }
 
-/** Reads an official JiT checkpoint (or a bare state dict saved with torch.save) into this project's terms. */
-export async function readOfficialCheckpoint(file: string, opts: ImportOptions = {}): Promise<OfficialCheckpoint> {
+interface OpenedOfficial {
+  archive: PthArchive;
+  name: string;
+  root: PyDict;
+  /** A bare state dict (torch.save(model.state_dict())) rather than a training checkpoint. */
+  bare: boolean;
+  args: Record<string, unknown>;
+  epoch?: number;
+  online: Map<string, OfficialTensor>;
+  model: JiTConfig;
+  preset?: Preset;
+  record?: { config: RunConfig; state: RecordedState };
+  warnings: string[];
+}
+
+/** Opens an official checkpoint and reads its online weights and what defines the model; the caller closes it. */
+async function openOfficial(file: string, opts: ImportOptions): Promise<OpenedOfficial> {
   const archive = await PthArchive.open(file);
   try {
     const name = path.basename(file);
@@ -195,7 +210,50 @@ export async function readOfficialCheckpoint(file: string, opts: ImportOptions =
     const known = new Set(paramSpecs(model).map((s) => s.name));
     const extra = [...online.keys()].find((k) => !known.has(k));
     if (extra) throw new Error(`${name}: model tensor ${extra} is not part of a JiT Denoiser of this configuration.`);
+    return { archive, name, root, bare, args, epoch, online, model, preset, record, warnings };
+  } catch (e) {
+    archive.close();
+    throw e;
+  }
+}
 
+/** The optimizer's step count (torch keeps one per parameter; the first stands for all), 0 without state. */
+export async function optimizerStep(archive: PthArchive, opt: PickleValue | undefined): Promise<number> {
+  const state = opt instanceof PyDict ? opt.map.get('state') : undefined;
+  const first = state instanceof PyDict ? [...state.map.values()][0] : undefined;
+  const v = first instanceof PyDict ? first.map.get('step') : undefined;
+  const step = v instanceof TorchTensor ? (await archive.readTensor(v))[0] : v;
+  return typeof step === 'number' && Number.isFinite(step) ? step : 0;
+}
+
+/**
+ * One weights copy of an official checkpoint, for sampling and the views (only that section is read), with the
+ * model, the optimizer step and the run configuration its args imply.
+ */
+export async function readOfficialWeights(file: string, which: WeightsChoice, opts: ImportOptions = {}): Promise<{ model: JiTConfig; weights: Map<string, OfficialTensor>; step: number; epoch?: number; run: RunConfig }> {
+  const o = await openOfficial(file, opts);
+  try {
+    let weights = o.online;
+    if (which !== 'online') {
+      const key = which === 'ema1' ? 'model_ema1' : 'model_ema2';
+      const d = tensorDict(o.bare ? undefined : o.root.map.get(key));
+      if (!d) throw new Error(`${o.name} has no ${key}; use the online weights.`);
+      weights = await readSection(o.archive, d, key);
+      checkOfficialTensors(o.model, weights);
+    }
+    const opt = o.bare ? undefined : o.root.map.get('optimizer');
+    const step = o.record?.state.step ?? (await optimizerStep(o.archive, opt));
+    const run = o.record ? { ...o.record.config, model: o.model } : runConfigFromArgs(o.args, o.model, o.preset, step, o.epoch, undefined, opt instanceof PyDict ? opt : undefined);
+    return { model: o.model, weights, step, epoch: o.epoch, run };
+  } finally {
+    o.archive.close();
+  }
+}
+
+/** Reads an official JiT checkpoint (or a bare state dict saved with torch.save) into this project's terms. */
+export async function readOfficialCheckpoint(file: string, opts: ImportOptions = {}): Promise<OfficialCheckpoint> {
+  const { archive, name, root, bare, args, epoch, online, model, preset, record, warnings } = await openOfficial(file, opts);
+  try {
     const ema = async (key: 'model_ema1' | 'model_ema2'): Promise<Map<string, OfficialTensor>> => {
       const d = tensorDict(bare ? undefined : root.map.get(key));
       if (!d) {

@@ -77,7 +77,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     paths = createRunDir(req.runsRoot, req.runName ?? cfg.preset.replace('/', '-'));
     writeJson(paths.runFile, {
       name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), backend: req.backend ?? tf.getBackend(),
-      dataset: dataset.describe(), classNames: dataset.classNames, config: cfg,
+      dataset: dataset.describe(), datasetSize: Number.isFinite(dataset.size) ? dataset.size : undefined, classNames: dataset.classNames, config: cfg,
     });
     trainer = new Trainer(cfg, dataset);
   }

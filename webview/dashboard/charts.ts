@@ -3,7 +3,7 @@ import uPlot from 'uplot';
 import { ChartTheme, withAlpha } from './theme';
 import type { XAxis } from '../shared/protocol';
 
-export const X_LABELS: Record<XAxis, string> = { step: 'step', imagesSeen: 'images seen', seconds: 'training time' };
+export const X_LABELS: Record<XAxis, string> = { step: 'step', imagesSeen: 'images seen', seconds: 'training time', epoch: 'epoch' };
 
 function formatTime(s: number): string {
   const t = Math.round(s);
@@ -64,7 +64,7 @@ export function lineChart(host: HTMLElement, t: ChartTheme, spec: ChartSpec, dat
     legend: { live: true },
     scales: { x: { time: false }, y: spec.log ? { distr: 3, log: 10 } : {} },
     axes: [
-      axis(t, { values: xValues(spec.x), label: X_LABELS[spec.x], labelSize: 20, incrs: spec.x === 'seconds' ? TIME_INCRS : COUNT_INCRS }),
+      axis(t, { values: xValues(spec.x), label: X_LABELS[spec.x], labelSize: 20, incrs: spec.x === 'seconds' ? TIME_INCRS : spec.x === 'epoch' ? undefined : COUNT_INCRS }),
       axis(t, { label: spec.yLabel, labelSize: spec.yLabel ? 20 : 0, size: 56, values: (_u, splits) => splits.map((v) => (v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(0) : String(+v.toPrecision(3)))) }),
     ],
     series: [

@@ -60,7 +60,8 @@ const checkpointButton = el('button', { type: 'button', class: 'secondary', text
 const banner = el('p', { class: 'banner', hidden: true });
 
 const xSelect = el('select', { id: 'x-axis', 'aria-label': 'x axis' },
-  el('option', { value: 'step', text: 'Step' }), el('option', { value: 'imagesSeen', text: 'Images seen' }), el('option', { value: 'seconds', text: 'Training time' }));
+  el('option', { value: 'step', text: 'Step' }), el('option', { value: 'imagesSeen', text: 'Images seen' }), el('option', { value: 'seconds', text: 'Training time' }),
+  el('option', { value: 'epoch', text: 'Epoch' }));
 const smoothInput = el('input', { id: 'smoothing', type: 'range', min: 0, max: 0.99, step: 0.01, 'aria-label': 'smoothing' });
 const smoothValue = el('output', { for: 'smoothing' });
 const logInput = el('input', { id: 'log-scale', type: 'checkbox' });
@@ -269,7 +270,15 @@ function showStatus(): void {
   markPoints();
 }
 
+/** Offers the x axes the run has values for, keeping the chosen one where it can. */
+function showAxes(r: RunView): void {
+  for (const o of Array.from(xSelect.options)) o.hidden = !r.xAxes.includes(o.value as XAxis);
+  if (!r.xAxes.includes(ui.xAxis) && r.xAxes.length) ui.xAxis = r.xAxes[0];
+  xSelect.value = ui.xAxis;
+}
+
 function showRun(r: RunView): void {
+  showAxes(r);
   title.textContent = r.id;
   meta.textContent = `${r.preset} · ${r.dataset} · backend ${r.backend}${r.devices !== '—' ? ` on ${r.devices}` : ''}`;
   clear(configTable);

@@ -68,6 +68,7 @@ function renderHeader(): void {
     actions,
   );
   if (f.metadata.length) header.append(meta);
+  for (const w of f.warnings) header.append(el('p', { class: 'warning', role: 'alert', text: w }));
 }
 
 // ---- module tree

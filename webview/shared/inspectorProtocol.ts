@@ -30,6 +30,8 @@ export interface InspectorFile {
   totalBytes: number;
   tree: InspectorModule;
   emaCopies: ('ema1' | 'ema2')[];
+  /** Sanity warnings, one sentence each. */
+  warnings: string[];
 }
 
 export interface TensorDetail {

@@ -4,7 +4,7 @@
 import type { ColumnPack } from './columns';
 
 /** Metric columns of a run, one row per logged step: see METRIC_COLUMNS. NaN marks a missing value. */
-export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen', 'rssMB'] as const;
+export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen', 'rssMB', 'epoch'] as const;
 export const T_BUCKETS = 10;
 /** lossByT0 ... lossByT9: mean v-loss of the batch's images whose t fell in [b/10, (b+1)/10). */
 export const lossByTColumn = (b: number) => `lossByT${b}`;
@@ -33,6 +33,8 @@ export interface RunView {
   totalSteps: number;
   pMean: number;
   pStd: number;
+  /** The x axes this run's series has values for (an official run logs by epoch; epochs need a data set size). */
+  xAxes: XAxis[];
 }
 
 export interface SampleView {
@@ -75,7 +77,7 @@ export interface DashboardState {
   overlays: string[];
 }
 
-export type XAxis = 'step' | 'imagesSeen' | 'seconds';
+export type XAxis = 'step' | 'imagesSeen' | 'seconds' | 'epoch';
 
 export interface GalleryImages {
   /** uint8 [n, size, size, 3] HWC RGB. */
