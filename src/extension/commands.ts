@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { SampleRequest } from '../engine/sampling';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
-import { isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
+import { discoverOfficialRuns, isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
 import { CHECKPOINT_RE, discoverRuns, listCheckpoints } from '../io/runs';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
@@ -45,10 +45,14 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function pickCheckpoint(root: string | undefined, title: string): Promise<string | undefined> {
+/** A checkpoint of this runs folder, newest first; with `officialFolders`, then those of the official runs there. */
+async function pickCheckpoint(root: string | undefined, title: string, officialFolders: string[] = []): Promise<string | undefined> {
   const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
     label: `${r.name}`, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
   })));
+  for (const o of discoverOfficialRuns(officialFolders)) {
+    items.push(...o.checkpoints.slice().reverse().map((c) => ({ label: o.name, description: path.basename(c.file), detail: `official run in ${path.dirname(o.dir)}`, file: c.file })));
+  }
   if (!items.length) {
     void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first (stopping it also writes one).');
     return undefined;
@@ -132,7 +136,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?');
+    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?', location.extraFolders());
     if (!checkpoint) return;
     runDir = runDirOfCheckpoint(checkpoint);
     const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);

@@ -9,16 +9,13 @@ import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, Pa
 import type { GridView } from '../engine/viewTypes';
 import { CellRequest, gridCellRequest, sampleCommandLine } from './gridCells';
 import { DashboardDeps } from './dashboardPanel';
-import { classNames } from './runInfo';
+import { classLabel, classNames } from './runInfo';
 import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
 
 const toPack = (p: TensorPack): Pack => ({ buffer: p.buffer, entries: p.entries });
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const runOf = runDirOfCheckpoint;
-const nameOf = (runDir: string, l: number) => {
-  const names = classNames(runDir);
-  return names[l] ?? (l === names.length ? 'unconditional' : `class ${l}`);
-};
+const nameOf = (runDir: string, l: number) => classLabel(classNames(runDir), l);
 
 abstract class ExplorerPanel<To, From extends { type: string }> {
   protected readonly panel: vscode.WebviewPanel;

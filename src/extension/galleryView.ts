@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { SampleOutcome, unpackTensor } from '../engine/protocol';
 import { discoverRuns } from '../io/runs';
 import type { FromGallery, GalleryRun, ToGallery } from '../../webview/shared/protocol';
-import { classNames } from './runInfo';
+import { classLabel, classNames } from './runInfo';
 import { RunsLocation } from './runsLocation';
 import { RunsFolderWatcher } from './runsFolderWatcher';
 import { repeatRequest } from './sampleFlow';
@@ -90,7 +90,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
     const buffer = images.data.slice().buffer; // exactly this tensor's bytes
     this.fresh = {
       type: 'samples', id: path.basename(runDir),
-      images: { buffer, n: s.n, size: s.imageSize, labels: s.labels.map((l) => names[l] ?? (l === names.length ? 'unconditional' : `class ${l}`)) },
+      images: { buffer, n: s.n, size: s.imageSize, labels: s.labels.map((l) => classLabel(names, l)) },
       caption: `${path.basename(s.file)}: ${s.n} images, ${s.steps} ${s.method} steps, guidance ${s.cfgScale}, ${s.weights} weights, ${s.seconds.toFixed(1)} s`,
     };
     if (this.view) this.view.show(true);

@@ -109,6 +109,14 @@ export function runDirById(root: string | undefined, id: string): string | undef
   return fs.existsSync(runPaths(dir).runFile) ? dir : undefined;
 }
 
+/**
+ * A sample's label: the class name, "unconditional" for the null class (one past the named classes), else the
+ * number (a run without names, e.g. an official one, cannot tell the null class from the others by name).
+ */
+export function classLabel(names: string[], l: number): string {
+  return names[l] ?? (names.length && l === names.length ? 'unconditional' : `class ${l}`);
+}
+
 /** Class names of a run, for labelling samples. */
 export function classNames(runDir: string): string[] {
   return readRunFile(runDir)?.classNames ?? [];

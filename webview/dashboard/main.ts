@@ -270,15 +270,19 @@ function showStatus(): void {
   markPoints();
 }
 
-/** Offers the x axes the run has values for, keeping the chosen one where it can. */
-function showAxes(r: RunView): void {
+/** The first x axis of the run shown before (an official run's is epoch, this project's step). */
+let firstAxis: XAxis | undefined;
+
+/** Offers the x axes the run has values for, keeping the chosen one unless the new run is of another kind. */
+function showAxes(r: RunView, newRun: boolean): void {
   for (const o of Array.from(xSelect.options)) o.hidden = !r.xAxes.includes(o.value as XAxis);
-  if (!r.xAxes.includes(ui.xAxis) && r.xAxes.length) ui.xAxis = r.xAxes[0];
+  if (r.xAxes.length && (!r.xAxes.includes(ui.xAxis) || (newRun && r.xAxes[0] !== (firstAxis ?? 'step')))) ui.xAxis = r.xAxes[0];
+  firstAxis = r.xAxes[0];
   xSelect.value = ui.xAxis;
 }
 
-function showRun(r: RunView): void {
-  showAxes(r);
+function showRun(r: RunView, newRun: boolean): void {
+  showAxes(r, newRun);
   title.textContent = r.id;
   meta.textContent = `${r.preset} · ${r.dataset} · backend ${r.backend}${r.devices !== '—' ? ` on ${r.devices}` : ''}`;
   clear(configTable);
@@ -322,11 +326,12 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
   switch (m.type) {
     case 'run':
       banner.hidden = true;
+      const newRun = m.runDir !== ui.runDir;
       ui.runDir = m.runDir;
       status = m.status;
       main = toCols(m.series);
       runs = m.runs;
-      showRun(m.run);
+      showRun(m.run, newRun);
       showStatus();
       showSample(m.sample);
       showRuns();

@@ -33,7 +33,8 @@ export class EventFileWriter {
     const secs = String(Math.floor(Date.now() / 1000)).padStart(10, '0');
     const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '_') || 'localhost';
     let file: string;
-    do file = path.join(dir, `events.out.tfevents.${secs}.${host}.${process.pid}.${uid++}`);
+    // The counter is zero-padded so that files of one process made in the same second sort in creation order.
+    do file = path.join(dir, `events.out.tfevents.${secs}.${host}.${process.pid}.${String(uid++).padStart(6, '0')}`);
     while (fs.existsSync(file));
     return new EventFileWriter(file);
   }
