@@ -12,6 +12,7 @@ import { OfficialCurve, discoverOfficialRuns, isOfficialOutput, isRunFolder, lat
 import { exportOfficial } from '../../src/io/officialRun';
 import { readJsonLines, runPaths } from '../../src/io/runs';
 import { EventLogReader } from '../../src/io/tensorboard/reader';
+import { InspectorService } from '../../src/engine/inspectorService';
 import { sampleFromCheckpoint } from '../../src/engine/sampling';
 import { OfficialTensor } from '../../src/jit/params';
 import { tempDir, useWasm } from './helpers';
@@ -110,6 +111,11 @@ describe('official output folders as runs', () => {
       const w = await checkpointSanity(file);
       assert.deepStrictEqual(w.map((x) => x.kind), ['initialWeights']);
       assert.match(w[0].message, /is at epoch 1, but in the online weights the output head and adaLN are still exactly zero/);
+      // The inspector says so when it opens the file.
+      const inspector = new InspectorService();
+      const opened = await inspector.open({ file });
+      assert.deepStrictEqual(opened.warnings, [w[0].message]);
+      inspector.close(opened.session);
     });
 
     it('flags an EMA copy equal to the online weights after many steps', async () => {
