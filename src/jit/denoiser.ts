@@ -2,10 +2,11 @@
 // prediction the sampler integrates.
 import * as tf from '@tensorflow/tfjs-core';
 import type { DiffusionConfig } from './config';
-import { noisy, toCleanImage, vLossPerImage } from './diffusion';
+import { toCleanImage, vLossOf } from './diffusion';
 import type { Activations, JiTNetwork } from './model';
 import type { TensorMap } from './params';
 import type { Denoiser } from './sampler';
+import { tfArith } from './tfOps';
 
 /** The network's clean-image estimate x_hat = net(z, t, y), converted from its prediction target. */
 export function predictCleanImage(net: JiTNetwork, p: TensorMap, z: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D,
@@ -19,10 +20,8 @@ export function predictCleanImage(net: JiTNetwork, p: TensorMap, z: tf.Tensor4D,
  */
 export function trainingLoss(net: JiTNetwork, p: TensorMap, x: tf.Tensor4D, e: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D,
   d: Pick<DiffusionConfig, 'target' | 'tEps'>): { loss: tf.Scalar; perImage: tf.Tensor1D } {
-  const z = noisy(x, e, t);
-  const xHat = predictCleanImage(net, p, z, t, labels, d);
-  const perImage = vLossPerImage(xHat, x, z, t, d.tEps);
-  return { loss: tf.mean(perImage) as tf.Scalar, perImage };
+  const r = vLossOf<tf.Tensor>(tfArith, (z) => net.forward(p, z as tf.Tensor4D, t, labels), x, e, t, d);
+  return { loss: r.loss as tf.Scalar, perImage: r.perImage as tf.Tensor1D };
 }
 
 /** A TensorFlow.js denoiser over a fixed set of weights (online or an EMA copy). */
