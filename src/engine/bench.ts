@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { trainFlopsPerImage } from '../jit/flops';
 import { createShapesDataset } from '../train/data/shapes';
 import { resolveRunConfig } from '../train/runConfig';
-import { Trainer } from '../train/trainer';
+import { TfjsTrainer } from '../train/tfjsTrainer';
 import { backendInfo } from './backend';
 import { ForwardBench, benchForward } from '../onnx/bench';
 import { OnnxDenoiser } from '../onnx/denoiser';
@@ -99,7 +99,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   for (const p of o.presets) {
     o.onProgress?.(`training ${p.preset} at batch ${p.batch}`);
     const cfg = resolveRunConfig({ preset: p.preset, numClasses: 8, batch: p.batch, steps: 1_000_000 });
-    const trainer = new Trainer(cfg, createShapesDataset(cfg.model.inputSize));
+    const trainer = new TfjsTrainer(cfg, createShapesDataset(cfg.model.inputSize));
     /** Training images per second after one warm-up step (kernels, wasm memory growth, replicas). */
     const trainRate = async () => {
       await trainer.trainStep();

@@ -1,10 +1,10 @@
 // The network wrapped as a denoiser (the official Denoiser): the training loss on a batch, and the clean-image
 // prediction the sampler integrates.
 import * as tf from '@tensorflow/tfjs-core';
-import type { DiffusionConfig } from './config';
+import type { DiffusionConfig, JiTConfig } from './config';
 import { toCleanImage, vLossOf } from './diffusion';
-import type { Activations, JiTNetwork } from './model';
-import type { TensorMap } from './params';
+import { Activations, JiTNetwork } from './model';
+import { OfficialTensor, TensorMap, paramsFromOfficial } from './params';
 import type { Denoiser } from './sampler';
 import { tfArith } from './tfOps';
 
@@ -31,4 +31,17 @@ export class TfDenoiser implements Denoiser {
   async predictX(z: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D): Promise<tf.Tensor4D> {
     return tf.tidy(() => predictCleanImage(this.net, this.params, z, t, y, this.d));
   }
+}
+
+/** A TF.js network over official-layout weights (`net.*`), as a denoiser; `dispose` frees the network and weights. */
+export function tfDenoiserFromOfficial(model: JiTConfig, d: Pick<DiffusionConfig, 'target' | 'tEps'>, weights: Map<string, OfficialTensor>): { denoiser: TfDenoiser; dispose(): void } {
+  const params = paramsFromOfficial(model, weights);
+  const net = new JiTNetwork(model);
+  return {
+    denoiser: new TfDenoiser(net, params, d),
+    dispose: () => {
+      net.dispose();
+      tf.dispose([...params.values()]);
+    },
+  };
 }

@@ -24,6 +24,7 @@ class MacCounter implements Ops<Shape> {
   mul = broadcast;
   div = broadcast;
   square = (x: Shape) => x;
+  sqrt = (x: Shape) => x;
   scalar = (): Shape => [];
   maximum = (x: Shape) => x;
   perSample = (t: Shape): Shape => [t[0], 1, 1, 1];

@@ -15,6 +15,7 @@ export interface Arith<T> {
   mul(a: T, b: T): T;
   div(a: T, b: T): T;
   square(x: T): T;
+  sqrt(x: T): T;
   /** A rank-0 constant. */
   scalar(v: number): T;
   /** max(x, floor) element-wise; only ever applied to functions of t, so it has no gradient. */

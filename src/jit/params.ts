@@ -69,12 +69,17 @@ export function initialValue(c: JiTConfig, spec: ParamSpec, rng: Rng): Float32Ar
   }
 }
 
+/** A freshly initialised state dict in the official layout: every tensor, drawn in state-dict order from the seed. */
+export function initialOfficialTensors(c: JiTConfig, seed: number): Map<string, OfficialTensor> {
+  const rng = new Rng(`init:${seed}`);
+  const m = new Map<string, OfficialTensor>();
+  for (const spec of paramSpecs(c)) m.set(spec.name, { shape: spec.shape, data: initialValue(c, spec, rng) });
+  return m;
+}
+
 /** A freshly initialised parameter set in the model layout. */
 export function initParams(c: JiTConfig, seed: number): TensorMap {
-  const rng = new Rng(`init:${seed}`);
-  const m: TensorMap = new Map();
-  for (const spec of paramSpecs(c)) m.set(spec.name, tf.tensor(fromOfficial(spec, initialValue(c, spec, rng)), modelShape(spec)));
-  return m;
+  return paramsFromOfficial(c, initialOfficialTensors(c, seed));
 }
 
 export function countParams(c: JiTConfig, trainableOnly = true): number {

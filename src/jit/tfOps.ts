@@ -75,6 +75,7 @@ export class TfOps implements Ops<tf.Tensor> {
   mul = (a: tf.Tensor, b: tf.Tensor) => tf.mul(a, b);
   div = (a: tf.Tensor, b: tf.Tensor) => tf.div(a, b);
   square = (x: tf.Tensor) => tf.square(x);
+  sqrt = (x: tf.Tensor) => tf.sqrt(x);
   scalar = (v: number) => tf.scalar(v);
   maximum = (x: tf.Tensor, floor: number) => tf.maximum(x, floor);
   perSample = (t: tf.Tensor) => tf.reshape(t, [-1, 1, 1, 1]);

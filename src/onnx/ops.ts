@@ -197,6 +197,15 @@ export class OnnxOps implements Ops<V> {
     return out;
   }
 
+  sqrt(x: V): V {
+    const out = this.node('Sqrt', [x], x.shape, x.grad);
+    this.record([x], () => {
+      const d = this.ct(out);
+      if (d) this.accumulate(x, this.node('Div', [this.node('Mul', [d, this.scalar(0.5)], x.shape, false), out], x.shape, false)); // d / (2 sqrt(x))
+    });
+    return out;
+  }
+
   maximum(x: V, floor: number): V {
     if (x.grad) throw new Error('internal: maximum() has no gradient (it is only applied to functions of t)');
     return this.node('Max', [x, this.scalar(floor)], x.shape, false);

@@ -14,7 +14,8 @@ import { paramSpecs } from '../../src/jit/params';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { runTraining } from '../../src/train/loop';
 import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
-import { Trainer, TrainerState } from '../../src/train/trainer';
+import { TfjsTrainer } from '../../src/train/tfjsTrainer';
+import type { TrainerState } from '../../src/train/trainer';
 import { tempDir, useWasm } from './helpers';
 
 const N = 4;
@@ -27,7 +28,7 @@ function tinyConfig(model: Partial<RunConfig['model']> = {}): RunConfig {
 }
 
 async function train(cfg: RunConfig, steps: number, state?: TrainerState): Promise<TrainerState> {
-  const t = new Trainer(cfg, createShapesDataset(cfg.model.inputSize), state);
+  const t = new TfjsTrainer(cfg, createShapesDataset(cfg.model.inputSize), state);
   try {
     for (let i = 0; i < steps; i++) await t.trainStep();
     return await t.exportState();
@@ -92,7 +93,7 @@ describe('checkpoints', () => {
 
     it('is refused by the trainer, naming the first mismatching tensor', async () => {
       const wide = await train(tinyConfig({ hiddenSize: 64 }), 1);
-      assert.throws(() => new Trainer(tinyConfig(), createShapesDataset(16), wide),
+      assert.throws(() => new TfjsTrainer(tinyConfig(), createShapesDataset(16), wide),
         /^Error: Tensor net\.pos_embed has shape \[1, 16, 64\] but this model needs \[1, 16, 32\]: the checkpoint belongs to another preset or configuration\.$/);
     });
 
