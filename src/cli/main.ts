@@ -4,13 +4,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
 import { initBackend, BackendChoice, backendInfo } from '../engine/backend';
-import { GoldenResult, verifyGolden } from '../engine/golden';
+import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../engine/golden';
 import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
 import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
 import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint } from '../engine/sampling';
-import { onnxGoldenHooks } from '../onnx/golden';
+import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
@@ -134,8 +134,7 @@ function onnxSettings(threads?: number): string {
 
 async function golden(file: string, o: { json?: boolean; backend?: BackendChoice; engine?: 'tfjs' | 'onnx' }): Promise<void> {
   await initBackend(o.backend);
-  // The ONNX engine is for inference: its forward output, activations and trajectories are checked, not the training cases.
-  const results: GoldenResult[] = await verifyGolden(path.resolve(file), o.engine === 'onnx' ? { ...onnxGoldenHooks(), modelCases: false } : {});
+  const results: GoldenResult[] = await verifyGolden(path.resolve(file), o.engine === 'onnx' ? onnxGoldenEngine() : tfjsGoldenEngine);
   const pass = results.every((r) => r.pass);
   if (o.json) console.log(JSON.stringify({ pass, engine: o.engine ?? 'tfjs', results }, null, 2));
   else {
@@ -225,7 +224,7 @@ export function buildProgram(): Command {
     .addOption(backendOption()).action(bench);
   program.command('verify-golden').description('check this implementation against official JiT vectors (file + .json beside it)')
     .argument('<vectors.safetensors>').option('--json', 'JSON output')
-    .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
+    .addOption(new Option('--engine <name>', 'engine to check (every case: forward, loss and gradients, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
     .addOption(backendOption()).action(golden);
   addCheckpointCommands(program);
   program.addCommand(toyCommand({ int, num, backendOption }));

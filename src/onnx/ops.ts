@@ -25,9 +25,6 @@ export class OnnxOps implements Ops<V> {
   private readonly tape: Backward[] = [];
   private readonly cotangents = new Map<string, V>();
   private readonly constants = new Map<string, V>();
-  /** Float initializers declared but not yet used by a node (added to the graph on first use, so a weight that a
-   *  linear layer splits at build time is not stored twice). */
-  private readonly pending = new Map<string, { data: Float32Array; shape: number[] }>();
 
   constructor(readonly g: GraphBuilder, readonly differentiate = false) {}
 
@@ -42,14 +39,12 @@ export class OnnxOps implements Ops<V> {
 
   /** A float32 initializer (a weight of an inference graph, or a frozen one). */
   initializer(name: string, data: Float32Array, shape: number[]): V {
-    if (this.pending.has(name)) throw new Error(`constant ${name} is defined twice`);
-    this.pending.set(name, { data, shape });
-    return { name, shape, grad: false };
+    return { name: this.g.floats(name, data, shape), shape, grad: false };
   }
 
   /** Declares `v` a float32 graph output named `name`. */
   output(name: string, v: V): void {
-    this.g.output(name, this.use(v), [...v.shape]);
+    this.g.output(name, v.name, [...v.shape]);
   }
 
   constant(key: string, make: ConstantSource): V {
@@ -67,22 +62,11 @@ export class OnnxOps implements Ops<V> {
   }
 
   private node(opType: string, inputs: (V | string)[], shape: readonly Dim[], grad: boolean, attributes = [] as Parameters<GraphBuilder['op1']>[2]): V {
-    return { name: this.g.op1(opType, inputs.map((v) => this.use(v)), attributes), shape, grad };
+    return { name: this.g.op1(opType, inputs.map(nameOf), attributes), shape, grad };
   }
 
   private nodes(opType: string, inputs: (V | string)[], shapes: readonly Dim[][], grad: boolean, attributes = [] as Parameters<GraphBuilder['op1']>[2]): V[] {
-    return this.g.op(opType, inputs.map((v) => this.use(v)), attributes, shapes.length).map((name, i) => ({ name, shape: shapes[i], grad }));
-  }
-
-  /** The name of a node input, adding a pending initializer to the graph the first time it is used. */
-  private use(v: V | string): string {
-    const name = typeof v === 'string' ? v : v.name;
-    const init = this.pending.get(name);
-    if (init) {
-      this.g.floats(name, init.data, init.shape);
-      this.pending.delete(name);
-    }
-    return name;
+    return this.g.op(opType, inputs.map(nameOf), attributes, shapes.length).map((name, i) => ({ name, shape: shapes[i], grad }));
   }
 
   private ints(values: number[]): string {
@@ -270,31 +254,24 @@ export class OnnxOps implements Ops<V> {
   }
 
   linearSplit(x: V, w: V, b: V, k: number): V[] {
-    const wData = this.pending.get(w.name)?.data;
-    const bData = this.pending.get(b.name)?.data;
-    if (wData && bData && !this.differentiate) return this.linearSplitAtBuild(x, w, b, wData, bData, k);
-    const y = this.linear(x, w, b);
-    const last = y.shape.length - 1;
-    const part = (y.shape[last] as number) / k;
-    const shape = [...y.shape.slice(0, last), part];
-    const outs = this.nodes('Split', [y, this.ints(new Array(k).fill(part))], new Array(k).fill(shape), y.grad, [attr.int('axis', last)]);
-    this.record([y], () => {
-      const ds = outs.map((o) => this.ct(o));
-      if (ds.every((d) => !d)) return;
-      this.accumulate(y, this.node('Concat', ds.map((d) => d ?? this.zeros(shape)), y.shape, false, [attr.int('axis', last)]));
-    });
-    return outs;
+    // One Gemm per row block of the weight ([out, in] rows are contiguous), so no Split copies the [B, T, out] output;
+    // for an initializer ONNX Runtime folds the Slices at load time, and the gradients of x from the k Gemms are summed.
+    const ws = this.rowBlocks(w, k);
+    const bs = this.rowBlocks(b, k);
+    return ws.map((wc, c) => this.linear(x, wc, bs[c]));
   }
 
-  /** An inference graph's split linear: k Gemms on column blocks of the weight cut at build time (no Split copy). */
-  private linearSplitAtBuild(x: V, w: V, b: V, wData: Float32Array, bData: Float32Array, k: number): V[] {
-    const [outDim, inDim] = w.shape as number[];
-    const part = outDim / k;
-    return Array.from({ length: k }, (_, c) => {
-      const wc = this.initializer(`${w.name}[${c}/${k}]`, wData.slice(c * part * inDim, (c + 1) * part * inDim), [part, inDim]);
-      const bc = this.initializer(`${b.name}[${c}/${k}]`, bData.slice(c * part, (c + 1) * part), [part]);
-      return this.linear(x, wc, bc);
+  /** The k equal blocks of rows (first axis) of a weight or bias; the VJP concatenates their gradients. */
+  private rowBlocks(w: V, k: number): V[] {
+    const rows = (w.shape[0] as number) / k;
+    const shape = [rows, ...w.shape.slice(1)];
+    const blocks = Array.from({ length: k }, (_, c) =>
+      this.node('Slice', [w, this.ints([c * rows]), this.ints([(c + 1) * rows]), this.ints([0])], shape, w.grad)); // starts, ends, axes
+    this.record([w], () => {
+      const ds = blocks.map((blk) => this.ct(blk));
+      if (ds.some((d) => d)) this.accumulate(w, this.node('Concat', ds.map((d) => d ?? this.zeros(shape)), w.shape, false, [attr.int('axis', 0)]));
     });
+    return blocks;
   }
 
   private zeros(shape: readonly Dim[]): V {
@@ -561,6 +538,10 @@ export class OnnxOps implements Ops<V> {
 /** A dimension as an int64 shape entry: a symbolic (batch) dimension becomes -1. */
 function concrete(d: Dim): number {
   return typeof d === 'number' ? d : -1;
+}
+
+function nameOf(v: V | string): string {
+  return typeof v === 'string' ? v : v.name;
 }
 
 function count(shape: readonly Dim[]): number {
