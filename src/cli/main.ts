@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
-import { initBackend, BackendChoice, backendInfo } from '../engine/backend';
+import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../engine/backend';
 import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../engine/golden';
 import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
 import * as fs from 'fs';
@@ -14,6 +14,7 @@ import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
+import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { toyCommand } from '../toy/cli';
@@ -34,6 +35,11 @@ const interval = (v: string): [number, number] => {
   return [parts[0], parts[1]];
 };
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).env('JIT_BACKEND');
+
+/** TF.js runs on a GPU (tfjs-node-gpu with CUDA): then `--engine auto` trains on it. */
+function onGpu(b: BackendInfo): boolean {
+  return b.devices.some((d) => d.startsWith('GPU'));
+}
 
 function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
@@ -65,9 +71,8 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
       case 'started':
-        console.log(`backend: ${backend.backend} (${backend.devices.join(', ')})`);
+        console.log(`engine: ${e.engine}`);
         console.log(`run: ${e.runDir}`);
-        if (e.workers > 0) console.log(`data-parallel: ${e.workers + 1} threads`);
         console.log(`model: ${e.config.preset}, ${(countParams(e.config.model) / 1e6).toFixed(2)} M parameters; data: ${e.dataset}; batch ${e.config.batch}, lr ${e.config.lr.toExponential(2)}`);
         if (tty) bar.start(e.config.steps, e.step, { loss: '-', ips: '-', eta_h: '?' });
         break;
@@ -100,6 +105,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const r = await runTraining({
     overrides, runsRoot: path.resolve(String(o.out)), runName: o.name as string | undefined, resumeFrom: o.resume ? path.resolve(String(o.resume)) : undefined,
     untilStep: o.resume && o.stepsGiven ? (o.steps as number) : undefined, backend: backend.backend,
+    engine: o.engine as EngineSetting, tfjsOnGpu: onGpu(backend), onnx: { threads: o.onnxThreads as number | undefined },
     workers: o.workers as number | 'auto',
   }, { signal: controller.signal, onEvent });
   if (r.reason === 'diverged') process.exitCode = 3;
@@ -194,7 +200,9 @@ export function buildProgram(): Command {
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
-    .option('--workers <n|auto>', 'extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
+    .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...ENGINE_SETTINGS]).default('auto').env('JIT_ENGINE'))
+    .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
+    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
       if (v === 'auto') return v;
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('workers must be auto or a whole number (0 trains in one thread).');

@@ -2,7 +2,7 @@
 // set in the model layout keyed by official names (params.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { Dims, JiTConfig, dims } from './config';
-import { JiTParams, declareJiT, jitForward } from './network';
+import { JiTParams, declareJiT, jitConstants, jitForward } from './network';
 import type { TensorMap } from './params';
 import { TfOps } from './tfOps';
 
@@ -15,6 +15,9 @@ export class JiTNetwork {
 
   constructor(readonly cfg: JiTConfig) {
     this.d = dims(cfg);
+    // The network's fixed tensors now, so that forward passes never change the number of live tensors.
+    jitConstants(this.ops, cfg);
+    this.ops.rotateHalf(this.d.headDim);
   }
 
   dispose(): void {

@@ -104,9 +104,9 @@ export type Tap<T> = (name: string, x: T) => void;
  */
 export function jitForward<T>(o: Ops<T>, c: JiTConfig, p: JiTParams<T>, z: T, t: T, y: T, tap?: Tap<T>): T {
   const d = dims(c);
+  const { freqs, ropeImage, ropeInContext } = jitConstants(o, c);
 
   // Conditioning: c = t_emb + y_emb  [B, h]
-  const freqs = o.constant('time_frequencies', () => ({ data: timestepFrequencies(TIME_FEATURES / 2), shape: [TIME_FEATURES / 2] }));
   const tFeat = o.timestepFeatures(t, freqs); // [B, 256]: [cos | sin]
   const tEmb = o.linear(o.silu(o.linear(tFeat, p.tEmbedder.mlp0.weight, p.tEmbedder.mlp0.bias)), p.tEmbedder.mlp2.weight, p.tEmbedder.mlp2.bias); // [B, h]
   tap?.('t_emb', tEmb);
@@ -120,18 +120,6 @@ export function jitForward<T>(o: Ops<T>, c: JiTConfig, p: JiTParams<T>, z: T, t:
   // Recorded after the position embedding: the official code adds it in place (`x += self.pos_embed`), so the
   // embedder's output tensor that a forward hook sees already includes it, and the golden vectors do too.
   tap?.('patch_embed', x);
-
-  // RoPE tables [T, 1, D] for the image tokens alone, and with L position-less in-context tokens in front
-  const rope = (prefix: number) => {
-    const n = prefix + d.numPatches;
-    const tables = () => ropeTables(d.headDim, d.gridSize, prefix);
-    return {
-      cos: o.constant(`rope_cos_${n}`, () => ({ data: tables().cos, shape: [n, 1, d.headDim] })),
-      sin: o.constant(`rope_sin_${n}`, () => ({ data: tables().sin, shape: [n, 1, d.headDim] })),
-    };
-  };
-  const ropeImage = rope(0);
-  const ropeInContext = c.inContextLen > 0 ? rope(c.inContextLen) : ropeImage;
 
   p.blocks.forEach((b, i) => {
     if (c.inContextLen > 0 && i === c.inContextStart) {
@@ -149,6 +137,23 @@ export function jitForward<T>(o: Ops<T>, c: JiTConfig, p: JiTParams<T>, z: T, t:
   const [shift, scale] = o.chunks(o.linear(cAct, f.adaLN.weight, f.adaLN.bias), 2); // 2 x [B, 1, h]
   x = o.modulate(o.rmsNorm(x, f.norm, NORM_EPS), shift, scale);
   return o.unpatchify(o.linear(x, f.linear.weight, f.linear.bias), c.patchSize, c.inChannels); // [B, N, p p C] -> [B, C, S, S]
+}
+
+/** The fixed tensors of the forward pass: the timestep frequencies and the RoPE tables. */
+export function jitConstants<T>(o: Ops<T>, c: JiTConfig): { freqs: T; ropeImage: { cos: T; sin: T }; ropeInContext: { cos: T; sin: T } } {
+  const d = dims(c);
+  const freqs = o.constant('time_frequencies', () => ({ data: timestepFrequencies(TIME_FEATURES / 2), shape: [TIME_FEATURES / 2] }));
+  // RoPE tables [T, 1, D] for the image tokens alone, and with L position-less in-context tokens in front
+  const rope = (prefix: number) => {
+    const n = prefix + d.numPatches;
+    const tables = () => ropeTables(d.headDim, d.gridSize, prefix);
+    return {
+      cos: o.constant(`rope_cos_${n}`, () => ({ data: tables().cos, shape: [n, 1, d.headDim] })),
+      sin: o.constant(`rope_sin_${n}`, () => ({ data: tables().sin, shape: [n, 1, d.headDim] })),
+    };
+  };
+  const ropeImage = rope(0);
+  return { freqs, ropeImage, ropeInContext: c.inContextLen > 0 ? rope(c.inContextLen) : ropeImage };
 }
 
 /** One transformer block with adaLN-Zero: x [B, T, h] -> [B, T, h]. */

@@ -112,9 +112,12 @@ export class TfOps implements Ops<tf.Tensor> {
   }
 
   rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-    const D = x.shape[3] as number;
-    const r = this.constant(`rotate_half_${D}`, () => ({ data: rotateHalfMatrix(D), shape: [D, D] }));
-    return tf.add(tf.mul(x, cos), tf.mul(linear(x, r), sin));
+    return tf.add(tf.mul(x, cos), tf.mul(linear(x, this.rotateHalf(x.shape[3] as number)), sin));
+  }
+
+  /** The [D, D] matrix of rotate_half (x @ R), kept like the other constants. */
+  rotateHalf(D: number): tf.Tensor {
+    return this.constant(`rotate_half_${D}`, () => ({ data: rotateHalfMatrix(D), shape: [D, D] }));
   }
 
   attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {

@@ -104,7 +104,7 @@ export class OnnxJiT {
   }
 
   describe(): string {
-    return `ONNX Runtime, ${this.provider} execution provider${this.provider === 'cpu' ? `, ${this.threads} thread${this.threads === 1 ? '' : 's'}` : ''}`;
+    return describeSession(this);
   }
 
   async dispose(): Promise<void> {
@@ -113,6 +113,11 @@ export class OnnxJiT {
     await this.session.release();
     this.cleanup();
   }
+}
+
+/** One line for people: "ONNX Runtime, cpu execution provider, 2 threads". */
+export function describeSession(s: { provider: string; threads: number }): string {
+  return `ONNX Runtime, ${s.provider} execution provider${s.provider === 'cpu' ? `, ${s.threads} thread${s.threads === 1 ? '' : 's'}` : ''}`;
 }
 
 /** An open session and how it was made. */

@@ -16,8 +16,7 @@ import { StepMetrics, TrainerDenoiser, TrainingDiverged } from './trainer';
 import { EngineSetting, Trainer, createTrainer } from './engineChoice';
 import type { OnnxTrainerOptions } from './onnxTrainer';
 import { tfDenoiserFromOfficial } from '../jit/denoiser';
-import { OnnxDenoiser } from '../onnx/denoiser';
-import { createJiTSession } from '../onnx/session';
+import { openOnnxDenoiser } from '../onnx/denoiser';
 
 export type TrainEvent =
   | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number; engine: string }
@@ -126,8 +125,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
     if (trainer.engine === 'onnx') return trainer.denoiser(which);
     try {
-      const net = await createJiTSession(cfg.model, await trainer.officialWeights(which));
-      return { denoiser: new OnnxDenoiser(net, cfg.diffusion), engine: net.describe(), dispose: () => net.dispose() };
+      return await openOnnxDenoiser(cfg.model, cfg.diffusion, await trainer.officialWeights(which));
     } catch (e) {
       previewOnTfjs = true;
       emit({ type: 'log', level: 'warn', message: `Preview grids are sampled with TensorFlow.js: ONNX Runtime did not start (${e instanceof Error ? e.message : String(e)}).` });

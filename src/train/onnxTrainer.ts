@@ -8,10 +8,10 @@ import { ParamSpec } from '../jit/network';
 import { adamwStepScalars, decays, JIT_ADAMW } from '../jit/optim';
 import { OfficialTensor, initialOfficialTensors, paramSpecs } from '../jit/params';
 import { encodeModel } from '../onnx/builder';
-import { OnnxDenoiser } from '../onnx/denoiser';
+import { openOnnxDenoiser } from '../onnx/denoiser';
 import { matrixShape } from '../onnx/graph';
 import { OPTIMIZER_IO, OPTIMIZER_STATE, buildOptimizerGraph } from '../onnx/optimizerGraph';
-import { OnnxOptions, OpenedSession, createJiTSession, openSession } from '../onnx/session';
+import { OnnxOptions, OpenedSession, describeSession, openSession } from '../onnx/session';
 import { TRAIN_IO, buildTrainingGraph } from '../onnx/trainingGraph';
 import type { Dataset } from './data/dataset';
 import type { RunConfig } from './runConfig';
@@ -109,8 +109,7 @@ export class OnnxTrainer extends TrainerBase {
   }
 
   describe(): string {
-    const t = this.train;
-    return `ONNX Runtime, ${t.provider} execution provider${t.provider === 'cpu' ? `, ${t.threads} thread${t.threads === 1 ? '' : 's'}` : ''}`;
+    return describeSession(this.train);
   }
 
   /** Why preferred execution providers were skipped. */
@@ -165,8 +164,7 @@ export class OnnxTrainer extends TrainerBase {
   }
 
   async denoiser(which: WeightsChoice): Promise<TrainerDenoiser> {
-    const net = await createJiTSession(this.cfg.model, await this.officialWeights(which), '', { ...this.opts, providers: [this.train.provider] });
-    return { denoiser: new OnnxDenoiser(net, this.cfg.diffusion), engine: net.describe(), dispose: () => net.dispose() };
+    return openOnnxDenoiser(this.cfg.model, this.cfg.diffusion, await this.officialWeights(which), { ...this.opts, providers: [this.train.provider] });
   }
 
   async exportState(): Promise<TrainerState> {

@@ -159,9 +159,9 @@ export class TfjsTrainer extends TrainerBase {
   }
 
   async dispose(): Promise<void> {
-    await this.pool?.dispose();
     this.net.dispose();
     this.opt.dispose();
     tf.dispose([...this.params.values(), ...this.ema1.values(), ...this.ema2.values()]);
+    await this.pool?.dispose();
   }
 }

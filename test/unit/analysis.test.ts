@@ -291,7 +291,7 @@ describe('analysis: on a trained checkpoint', function () {
     const dir = path.join(tempDir(), 'checkpoints');
     fs.mkdirSync(dir);
     checkpoint = saveCheckpoint(dir, cfg, await tr.exportState(), 3);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it('analyses the bottleneck: every panel with consistent shapes, and the codes never beat PCA', async () => {

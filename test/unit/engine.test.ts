@@ -155,7 +155,7 @@ describe('training', function () {
     const tr = new TfjsTrainer(cfg, createShapesDataset(64));
     const losses: number[] = [];
     for (let i = 0; i < 200; i++) losses.push((await tr.trainStep()).loss);
-    tr.dispose();
+    await tr.dispose();
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     const first = mean(losses.slice(0, 20));
     const last = mean(losses.slice(-20));
@@ -173,7 +173,7 @@ describe('training', function () {
     const b2 = tf.memory().numTensors;
     await tr.sampleImages({ n: 2, seed: 0, weights: 'ema1', sampler: { steps: 3, method: 'heun', cfgScale: 2, intervalMin: 0.1, intervalMax: 1 } });
     assert.strictEqual(tf.memory().numTensors, b2);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it("reports the process's resident memory with every step", async () => {
@@ -182,7 +182,7 @@ describe('training', function () {
     const m = await tr.trainStep();
     const now = process.memoryUsage().rss / 2 ** 20;
     assert.ok(m.rssMB !== undefined && m.rssMB > 0.5 * now && m.rssMB < 2 * now, `rssMB ${m.rssMB} against ${now} MiB now`);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it('releases every tensor when a trainer is disposed', async () => {
@@ -190,7 +190,7 @@ describe('training', function () {
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });
     const tr = new TfjsTrainer(cfg, createShapesDataset(32));
     await tr.trainStep();
-    tr.dispose();
+    await tr.dispose();
     assert.strictEqual(tf.memory().numTensors, before);
   });
 
@@ -203,7 +203,7 @@ describe('training', function () {
       const w1 = tr.params.get('net.x_embedder.proj1.weight')!.dataSync();
       const changed = w1.some((v, i) => v !== w0[i]);
       assert.strictEqual(changed, !freeze, freeze ? 'frozen proj1 must not change' : 'trainable proj1 must change');
-      tr.dispose();
+      await tr.dispose();
     }
   });
 
@@ -213,7 +213,7 @@ describe('training', function () {
       const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       const m = await tr.trainStep();
       assert.ok(Number.isFinite(m.loss) && m.loss > 0, `${target}: loss ${m.loss}`);
-      tr.dispose();
+      await tr.dispose();
     }
   });
 
@@ -222,7 +222,7 @@ describe('training', function () {
       const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2, seed: 7 });
       const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       const l = [(await tr.trainStep()).loss, (await tr.trainStep()).loss];
-      tr.dispose();
+      await tr.dispose();
       return l;
     };
     assert.deepStrictEqual(await run(), await run());

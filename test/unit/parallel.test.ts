@@ -28,7 +28,7 @@ describe('data-parallel training (worker threads)', function () {
       const tensors = tf.memory().numTensors;
       await tr.trainStep();
       const leaked = tf.memory().numTensors - tensors;
-      tr.dispose();
+      await tr.dispose();
       return { losses, w, leaked };
     };
     const single = await run(0);
