@@ -9,6 +9,8 @@ export interface RunFile {
   name?: string;
   preset?: string;
   created?: string;
+  /** The training engine that created the run (absent in runs written before there was a choice: TF.js). */
+  engine?: string;
   backend?: string;
   dataset?: string;
   classNames?: string[];
@@ -49,7 +51,8 @@ export function configRows(c: RunConfig | undefined): [string, string][] {
   ];
 }
 
-export function runView(runDir: string, devices?: string): RunView {
+/** `engine`: what trains the run now (a resumed run can train on another engine than the one that created it). */
+export function runView(runDir: string, devices?: string, engine?: string): RunView {
   const f = readRunFile(runDir);
   const c = f?.config;
   return {
@@ -57,7 +60,7 @@ export function runView(runDir: string, devices?: string): RunView {
     preset: String(f?.preset ?? c?.preset ?? 'unknown preset'),
     dataset: String(f?.dataset ?? '—'),
     created: String(f?.created ?? ''),
-    backend: String(f?.backend ?? '—'),
+    engine: engine ?? (typeof f?.engine === 'string' ? f.engine : typeof f?.backend === 'string' ? `TensorFlow.js, ${f.backend} backend` : '—'),
     devices: devices ?? '—',
     config: configRows(c),
     totalSteps: typeof c?.steps === 'number' ? c.steps : 0,

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
 import { DEFAULT_PRESET, PRESETS } from '../jit/config';
+import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
 
 export const SECTION = 'jit';
 
@@ -14,6 +15,10 @@ export interface JitSettings {
   nodePath: string;
   sampleEvery: number;
   checkpointEvery: number;
+  /** Which engine trains: ONNX Runtime unless TF.js runs on a GPU (auto), or the one named. */
+  trainingEngine: EngineSetting;
+  /** ONNX Runtime threads; undefined: one per CPU core. */
+  onnxThreads: number | undefined;
 }
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -26,6 +31,7 @@ export function readSettings(): JitSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const preset = c.get<string>('defaultPreset', DEFAULT_PRESET);
   const backend = c.get<string>('backend', 'auto') as BackendChoice;
+  const engine = c.get<string>('trainingEngine', 'auto');
   return {
     runsFolder: c.get<string>('runsFolder', '').trim(),
     defaultPreset: PRESETS[preset] ? preset : DEFAULT_PRESET,
@@ -33,10 +39,12 @@ export function readSettings(): JitSettings {
     nodePath: c.get<string>('engine.nodePath', '').trim(),
     sampleEvery: positiveInt(c.get('sampleEvery'), 250),
     checkpointEvery: positiveInt(c.get('checkpointEvery'), 500),
+    trainingEngine: (ENGINE_SETTINGS as readonly string[]).includes(engine) ? (engine as EngineSetting) : 'auto',
+    onnxThreads: c.get<number>('onnx.threads', 0) >= 1 ? positiveInt(c.get('onnx.threads'), 1) : undefined,
   };
 }
 
 /** True when a change touches settings that the running engine was started with. */
 export function affectsEngine(e: vscode.ConfigurationChangeEvent): boolean {
-  return e.affectsConfiguration(`${SECTION}.backend`) || e.affectsConfiguration(`${SECTION}.engine.nodePath`);
+  return ['backend', 'engine.nodePath', 'onnx.threads'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }
