@@ -14,7 +14,7 @@ import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
-import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
+import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engineChoice';
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { toyCommand } from '../toy/cli';
@@ -114,8 +114,10 @@ async function train(o: Record<string, unknown>): Promise<void> {
 async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<void> {
   const b = await initBackend(o.backend);
   const onnx = onnxRuntimeStatus();
+  // What `jit train --engine auto` trains on here (it falls back to TF.js when ONNX Runtime does not load).
+  const training = onnx.loads ? preferredEngine({ setting: 'auto', tfjsOnGpu: onGpu(b) }) : 'tfjs';
   if (o.json) {
-    console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, presets: presetNames() }, null, 2));
+    console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, trainingEngine: training, presets: presetNames() }, null, 2));
     return;
   }
   console.log(`backend:  ${b.backend} — ${b.package}`);
@@ -123,12 +125,13 @@ async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<voi
   console.log(`tfjs:     ${b.tfjsVersion}; node ${process.version}`);
   for (const n of b.notes) console.log(`note:     ${n}`);
   if (onnx.loads) {
-    console.log(`onnx:     ONNX Runtime ${onnx.version} loads; sampling uses it by default`);
+    console.log(`onnx:     ONNX Runtime ${onnx.version} loads; training and sampling use it by default`);
     for (const p of onnx.providers) console.log(`          execution provider ${p.name}: ${p.note}`);
     const probe = await probeSession();
     console.log(`          in use: ${probe.provider}${probe.provider === 'cpu' ? `, ${probe.threads} threads` : ''} (asked for ${resolveProviders().join(', ')})`);
     for (const n of probe.notes) console.log(`note:     ${n}`);
   } else console.log(`onnx:     ${onnx.message}; sampling uses TensorFlow.js`);
+  console.log(`training: ${training === 'onnx' ? 'ONNX Runtime (a gradient graph)' : `TensorFlow.js, ${b.backend} backend`} by default (--engine auto)`);
   console.log('presets:');
   for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(10)} ${(countParams({ ...p.model, numClasses: 1000, freezePatchEmbed: false }) / 1e6).toFixed(1).padStart(6)} M (1000 classes)  ${p.description}`);
 }
