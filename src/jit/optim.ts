@@ -1,7 +1,8 @@
 // The optimizer's mathematics: AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments)
 // with the official JiT parameter groups (no weight decay on biases and 1-D tensors), and the EMA update of the
 // official Denoiser. Each formula is written once over `Arith<T>`: the TF.js engine runs it on tensors
-// (src/train/adamw.ts), the ONNX Runtime engine as a graph over flat vectors (src/onnx/optimizerGraph.ts).
+// (src/train/adamw.ts), the ONNX Runtime engine as one fused loop over its flat vectors (compileAdamwEma).
+import { ElementwiseLoop, compileElementwise } from './elementwise';
 import type { Arith } from './ops';
 
 export interface AdamWConfig {
@@ -48,4 +49,19 @@ export function adamwUpdateOf<T>(o: Arith<T>, c: AdamWConfig, s: { stepSize: T; 
 /** The EMA update of the official Denoiser: e = e * decay + p * (1 - decay). */
 export function emaUpdateOf<T>(o: Arith<T>, e: T, p: T, decay: number): T {
   return o.add(o.mul(e, o.scalar(decay)), o.mul(p, o.scalar(1 - decay)));
+}
+
+/** The arrays of the fused AdamW + EMA loop. */
+export const OPTIMIZER_ARRAYS = ['params', 'grads', 'm', 'v', 'ema1', 'ema2'] as const;
+export type OptimizerArray = (typeof OPTIMIZER_ARRAYS)[number];
+
+/**
+ * AdamW and both EMA updates as one fused loop over flat vectors (compiled from the formulas above): per call, the
+ * step's scalars, with `decay` = 1 - lr wd for tensors that decay and 1 for the others.
+ */
+export function compileAdamwEma(c: AdamWConfig, emaDecays: [number, number]): ElementwiseLoop<OptimizerArray, keyof AdamWStepScalars> {
+  return compileElementwise(OPTIMIZER_ARRAYS, ['stepSize', 'sqrtBc2', 'decay'] as const, (o, x, s) => {
+    const next = adamwUpdateOf(o, c, s, x.params, x.grads, x.m, x.v);
+    return { params: next.p, m: next.m, v: next.v, ema1: emaUpdateOf(o, x.ema1, next.p, emaDecays[0]), ema2: emaUpdateOf(o, x.ema2, next.p, emaDecays[1]) };
+  });
 }

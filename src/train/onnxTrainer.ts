@@ -1,30 +1,30 @@
 // The training step on ONNX Runtime: one session runs the training graph (the v-loss and every gradient, see
-// src/onnx/trainingGraph.ts), a second the AdamW + EMA graph over the flat parameter vector (optimizerGraph.ts),
-// only when the loss and the gradients are finite, so a NaN never reaches the weights. The weights, gradients,
-// moments and EMA copies live in flat Float32Arrays in the official layout; ONNX Runtime reads and writes them in
-// place (inputs wrapped without a copy, outputs pre-allocated on the same memory), so a step copies no tensors.
+// src/onnx/trainingGraph.ts); then, only when the loss and the gradients are finite (so a NaN never reaches the
+// weights), AdamW and both EMAs run as one fused loop over the flat vectors (src/jit/optim.ts). The weights, gradients,
+// moments and EMA copies live in flat Float32Arrays in the official layout; ONNX Runtime reads the weights and writes
+// the gradients in place (inputs wrapped without a copy, outputs pre-allocated on the same memory).
 import type * as Ort from 'onnxruntime-node';
 import { ParamSpec } from '../jit/network';
-import { adamwStepScalars, decays, JIT_ADAMW } from '../jit/optim';
+import { AdamWConfig, OptimizerArray, adamwStepScalars, compileAdamwEma, decays, JIT_ADAMW } from '../jit/optim';
 import { OfficialTensor, initialOfficialTensors, paramSpecs } from '../jit/params';
 import { encodeModel } from '../onnx/builder';
 import { openOnnxDenoiser } from '../onnx/denoiser';
 import { matrixShape } from '../onnx/graph';
-import { OPTIMIZER_IO, OPTIMIZER_STATE, buildOptimizerGraph } from '../onnx/optimizerGraph';
 import { OnnxOptions, OpenedSession, describeSession, openSession } from '../onnx/session';
 import { TRAIN_IO, buildTrainingGraph } from '../onnx/trainingGraph';
 import type { Dataset } from './data/dataset';
 import type { RunConfig } from './runConfig';
 import { StepMetrics, TrainerBase, TrainerDenoiser, TrainerState, TrainingDiverged, WeightsChoice, fillFrozen } from './trainer';
 
-/** A trainable tensor's place in the flat vectors. */
+/** A trainable tensor's place in the flat vectors, and whether weight decay applies to it (the official groups). */
 interface Slot {
   spec: ParamSpec;
   offset: number;
   size: number;
+  decays: boolean;
 }
 
-type Vectors = Record<(typeof OPTIMIZER_STATE)[number] | typeof OPTIMIZER_IO.grads, Float32Array>;
+type Vectors = Record<OptimizerArray, Float32Array>;
 
 /** Settings of the training sessions; spinning is off by default, so an idle window costs no CPU. */
 export type OnnxTrainerOptions = OnnxOptions;
@@ -34,13 +34,13 @@ export class OnnxTrainer extends TrainerBase {
   private adamStep: number;
   private readonly trainFeeds: Record<string, Ort.Tensor> = {};
   private readonly trainFetches: Record<string, Ort.Tensor | null> = {};
-  private readonly optFeeds: Record<string, Ort.Tensor> = {};
-  private readonly optFetches: Record<string, Ort.Tensor> = {};
+  private readonly adam: AdamWConfig;
+  private readonly optimizerLoop: ReturnType<typeof compileAdamwEma>;
   private disposed = false;
 
   private constructor(cfg: RunConfig, data: Dataset, state: TrainerState | undefined,
     private readonly slots: Slot[], private readonly vec: Vectors, private readonly frozen: Map<string, OfficialTensor>,
-    private readonly train: OpenedSession, private readonly optimizer: OpenedSession, private readonly opts: OnnxTrainerOptions) {
+    private readonly train: OpenedSession, private readonly opts: OnnxTrainerOptions) {
     super(cfg, data, state);
     this.adamStep = state?.adamStep ?? 0;
     const T = train.ort.Tensor;
@@ -49,12 +49,8 @@ export class OnnxTrainer extends TrainerBase {
       this.trainFetches[TRAIN_IO.grad(s.spec.name)] = new T('float32', this.view('grads', s), matrixShape(s.spec));
     }
     for (const name of [TRAIN_IO.loss, TRAIN_IO.perImage, TRAIN_IO.gradNormSq]) this.trainFetches[name] = null;
-    const P = vec.params.length;
-    this.optFeeds[OPTIMIZER_IO.grads] = new T('float32', vec.grads, [P]);
-    for (const name of OPTIMIZER_STATE) {
-      this.optFeeds[name] = new T('float32', vec[name], [P]);
-      this.optFetches[OPTIMIZER_IO.out(name)] = new T('float32', vec[name], [P]); // updated in place
-    }
+    this.adam = { ...JIT_ADAMW, weightDecay: cfg.weightDecay };
+    this.optimizerLoop = compileAdamwEma(this.adam, [cfg.emaDecay1, cfg.emaDecay2]);
   }
 
   /** Builds both graphs and opens their sessions; throws one sentence when ONNX Runtime cannot train this model. */
@@ -66,10 +62,10 @@ export class OnnxTrainer extends TrainerBase {
     for (const spec of paramSpecs(cfg.model)) {
       if (!spec.trainable) continue;
       const size = spec.shape.reduce((a, b) => a * b, 1);
-      slots.push({ spec, offset: P, size });
+      slots.push({ spec, offset: P, size, decays: decays(spec.name, spec.shape) });
       P += size;
     }
-    const vec: Vectors = { params: new Float32Array(P), grads: new Float32Array(P), exp_avg: new Float32Array(P), exp_avg_sq: new Float32Array(P), ema1: new Float32Array(P), ema2: new Float32Array(P) };
+    const vec: Vectors = { params: new Float32Array(P), grads: new Float32Array(P), m: new Float32Array(P), v: new Float32Array(P), ema1: new Float32Array(P), ema2: new Float32Array(P) };
     const fill = (dst: Float32Array, src: Map<string, OfficialTensor>, what: string) => {
       for (const s of slots) {
         const t = src.get(s.spec.name);
@@ -81,27 +77,15 @@ export class OnnxTrainer extends TrainerBase {
     fill(vec.ema1, state ? fillFrozen(state.ema1, online) : online, 'EMA copy ema1');
     fill(vec.ema2, state ? fillFrozen(state.ema2, online) : online, 'EMA copy ema2');
     if (state) {
-      fill(vec.exp_avg, state.adamM, 'AdamW first moment');
-      fill(vec.exp_avg_sq, state.adamV, 'AdamW second moment');
+      fill(vec.m, state.adamM, 'AdamW first moment');
+      fill(vec.v, state.adamV, 'AdamW second moment');
     }
     const frozen = new Map<string, OfficialTensor>();
     for (const spec of paramSpecs(cfg.model)) if (!spec.trainable) frozen.set(spec.name, online.get(spec.name)!);
 
     const graph = buildTrainingGraph(cfg.model, cfg.diffusion, cfg.batch, frozen);
-    const mask = new Float32Array(P);
-    for (const s of slots) if (decays(s.spec.name, s.spec.shape)) mask.fill(1, s.offset, s.offset + s.size);
-    const adam = { ...JIT_ADAMW, weightDecay: cfg.weightDecay };
-    const optGraph = buildOptimizerGraph(P, adam, [cfg.emaDecay1, cfg.emaDecay2], mask);
     const train = await openSession(encodeModel(graph.model), sessionOpts, async () => {});
-    let optimizer: OpenedSession;
-    try {
-      // The optimizer runs where the training graph got to run (its provider first).
-      optimizer = await openSession(encodeModel(optGraph), { ...sessionOpts, providers: [train.provider, ...(train.provider === 'cpu' ? [] : ['cpu'])] }, async () => {});
-    } catch (e) {
-      await train.session.release();
-      throw e;
-    }
-    return new OnnxTrainer(cfg, data, state, slots, vec, frozen, train, optimizer, sessionOpts);
+    return new OnnxTrainer(cfg, data, state, slots, vec, frozen, train, sessionOpts);
   }
 
   private view(which: keyof Vectors, s: Slot): Float32Array {
@@ -138,14 +122,17 @@ export class OnnxTrainer extends TrainerBase {
     const normSq = (r[TRAIN_IO.gradNormSq].data as Float32Array)[0];
     const perImage = Float32Array.from(r[TRAIN_IO.perImage].data as Float32Array);
     if (!Number.isFinite(loss) || !Number.isFinite(normSq)) throw new TrainingDiverged(step, loss);
-    const k = adamwStepScalars({ ...JIT_ADAMW, weightDecay: cfg.weightDecay }, this.adamStep + 1, lr);
-    const scalar = (v: number) => new T('float32', Float32Array.of(v), []);
-    await this.optimizer.session.run({
-      ...this.optFeeds, [OPTIMIZER_IO.stepSize]: scalar(k.stepSize), [OPTIMIZER_IO.sqrtBc2]: scalar(k.sqrtBc2),
-      ...(cfg.weightDecay > 0 ? { [OPTIMIZER_IO.decay]: scalar(k.decay) } : {}),
-    }, this.optFetches);
-    this.adamStep++;
+    this.optimize(lr);
     return this.finishStep(step, lr, loss, Math.sqrt(normSq), shard.t, perImage, started);
+  }
+
+  /** AdamW and the EMAs over the flat vectors, tensor by tensor only where weight decay differs between them. */
+  private optimize(lr: number): void {
+    const k = adamwStepScalars(this.adam, this.adamStep + 1, lr);
+    const all = { ...k, decay: 1 };
+    if (this.adam.weightDecay === 0) this.optimizerLoop(this.vec, all, 0, this.vec.params.length);
+    else for (const s of this.slots) this.optimizerLoop(this.vec, s.decays ? k : all, s.offset, s.offset + s.size);
+    this.adamStep++;
   }
 
   /** One flat vector as official tensors (copies), with the frozen tensors added. */
@@ -176,8 +163,8 @@ export class OnnxTrainer extends TrainerBase {
       ema1: this.tensors('ema1', true),
       ema2: this.tensors('ema2', true),
       adamStep: this.adamStep,
-      adamM: this.tensors('exp_avg', false),
-      adamV: this.tensors('exp_avg_sq', false),
+      adamM: this.tensors('m', false),
+      adamV: this.tensors('v', false),
       dataRng: this.dataRng.state(),
       noiseRng: this.noiseRng.state(),
     };
@@ -186,6 +173,6 @@ export class OnnxTrainer extends TrainerBase {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all([this.train.session.release(), this.optimizer.session.release()]);
+    await this.train.session.release();
   }
 }

@@ -13,6 +13,10 @@ import { createTrainer } from '../../src/train/engineChoice';
 import { OnnxTrainer } from '../../src/train/onnxTrainer';
 import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
+import { AdamW } from '../../src/train/adamw';
+import { JIT_ADAMW, OPTIMIZER_ARRAYS, adamwStepScalars, compileAdamwEma, emaUpdateOf } from '../../src/jit/optim';
+import { Rng } from '../../src/jit/random';
+import { tfArith } from '../../src/jit/tfOps';
 import { TrainerState, TrainingDiverged } from '../../src/train/trainer';
 import { tempDir, useWasm } from './helpers';
 
@@ -176,6 +180,38 @@ describe('training on ONNX Runtime', function () {
       assert.strictEqual(tf.memory().numTensors, tensors);
     } finally {
       await trainer.dispose();
+    }
+  });
+
+  it('runs AdamW and both EMAs as one fused loop with the results of the TF.js AdamW (weight decay on and off)', async () => {
+    const rng = new Rng('fused');
+    const n = 1000;
+    for (const weightDecay of [0, 0.1]) {
+      const c = { ...JIT_ADAMW, weightDecay };
+      const arrays = Object.fromEntries(OPTIMIZER_ARRAYS.map((a) => [a, rng.fillNormal(new Float32Array(n))])) as Record<(typeof OPTIMIZER_ARRAYS)[number], Float32Array>;
+      arrays.v = arrays.v.map(Math.abs);
+      const p = tf.variable(tf.tensor(arrays.params, [10, 100]));
+      const opt = new AdamW(new Map([['net.w', p]]), c);
+      opt.m.get('net.w')!.assign(tf.tensor(arrays.m, [10, 100]));
+      opt.v.get('net.w')!.assign(tf.tensor(arrays.v, [10, 100]));
+      opt.step = 4;
+      const e1 = tf.tensor(arrays.ema1, [10, 100]);
+      opt.apply(new Map([['net.w', tf.tensor(arrays.grads, [10, 100])]]), 3e-3);
+      const ema1 = emaUpdateOf<tf.Tensor>(tfArith, e1, p, 0.99);
+      const k = adamwStepScalars(c, 5, 3e-3);
+      compileAdamwEma(c, [0.99, 0.9])(arrays, k, 0, n);
+      const close = async (a: Float32Array, t: tf.Tensor, what: string) => {
+        const b = (await t.data()) as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / (1e-3 + Math.abs(b[i])));
+        assert.ok(worst < 1e-5, `${what} (weight decay ${weightDecay}): relative difference ${worst}`);
+      };
+      await close(arrays.params, p, 'weights');
+      await close(arrays.m, opt.m.get('net.w')!, 'first moment');
+      await close(arrays.v, opt.v.get('net.w')!, 'second moment');
+      await close(arrays.ema1, ema1, 'EMA');
+      tf.dispose([p, e1, ema1]);
+      opt.dispose();
     }
   });
 
