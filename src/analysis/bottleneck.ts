@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { JiTConfig, dims } from '../jit/config';
 import { noisy } from '../jit/diffusion';
 import { JiTNetwork } from '../jit/model';
-import { linear } from '../jit/ops';
+import { linear } from '../jit/tfOps';
 import { OfficialTensor, fromOfficial, paramSpecs } from '../jit/params';
 import { Rng } from '../jit/random';
 import { initialNoise } from '../jit/sampler';

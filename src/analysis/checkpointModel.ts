@@ -7,9 +7,8 @@ import { loadWeights } from '../io/checkpoint';
 import { readOfficialWeights } from '../io/convert';
 import { isZipFile } from '../io/pth';
 import { DEFAULT_DIFFUSION, DiffusionConfig, JiTConfig } from '../jit/config';
-import { TfDenoiser } from '../jit/denoiser';
-import { JiTNetwork } from '../jit/model';
-import { OfficialTensor, paramsFromOfficial } from '../jit/params';
+import { tfDenoiserFromOfficial } from '../jit/denoiser';
+import type { OfficialTensor } from '../jit/params';
 import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { firstLine } from '../onnx/runtime';
@@ -95,15 +94,7 @@ export async function openDenoiser(ck: CheckpointWeights, choice: EngineChoice =
       notes.push(`${firstLine(e).replace(/\.$/, '')}; sampling with TensorFlow.js instead.`);
     }
   }
-  const params = paramsFromOfficial(ck.model, ck.weights);
-  const net = new JiTNetwork(ck.model);
+  const tfNet = tfDenoiserFromOfficial(ck.model, ck.diffusion, ck.weights);
   const backend = backendInfo()?.backend ?? tf.getBackend();
-  return {
-    denoiser: new TfDenoiser(net, params, ck.diffusion),
-    report: { engine: 'tfjs', provider: backend, description: `TensorFlow.js, ${backend} backend`, notes },
-    dispose: () => {
-      net.dispose();
-      tf.dispose([...params.values()]);
-    },
-  };
+  return { denoiser: tfNet.denoiser, report: { engine: 'tfjs', provider: backend, description: `TensorFlow.js, ${backend} backend`, notes }, dispose: tfNet.dispose };
 }

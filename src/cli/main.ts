@@ -3,17 +3,18 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
-import { initBackend, BackendChoice, backendInfo } from '../engine/backend';
-import { GoldenResult, verifyGolden } from '../engine/golden';
+import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../engine/backend';
+import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../engine/golden';
 import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
 import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
 import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint } from '../engine/sampling';
-import { onnxGoldenHooks } from '../onnx/golden';
+import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
+import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engineChoice';
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { addScalarsCommand } from './scalars';
@@ -35,6 +36,11 @@ const interval = (v: string): [number, number] => {
   return [parts[0], parts[1]];
 };
 const backendOption = () => new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).env('JIT_BACKEND');
+
+/** TF.js runs on a GPU (tfjs-node-gpu with CUDA): then `--engine auto` trains on it. */
+function onGpu(b: BackendInfo): boolean {
+  return b.devices.some((d) => d.startsWith('GPU'));
+}
 
 function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
@@ -66,9 +72,8 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
       case 'started':
-        console.log(`backend: ${backend.backend} (${backend.devices.join(', ')})`);
+        console.log(`engine: ${e.engine}`);
         console.log(`run: ${e.runDir}`);
-        if (e.workers > 0) console.log(`data-parallel: ${e.workers + 1} threads`);
         console.log(`model: ${e.config.preset}, ${(countParams(e.config.model) / 1e6).toFixed(2)} M parameters; data: ${e.dataset}; batch ${e.config.batch}, lr ${e.config.lr.toExponential(2)}`);
         if (tty) bar.start(e.config.steps, e.step, { loss: '-', ips: '-', eta_h: '?' });
         break;
@@ -101,6 +106,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const r = await runTraining({
     overrides, runsRoot: path.resolve(String(o.out)), runName: o.name as string | undefined, resumeFrom: o.resume ? path.resolve(String(o.resume)) : undefined,
     untilStep: o.resume && o.stepsGiven ? (o.steps as number) : undefined, backend: backend.backend,
+    engine: o.engine as EngineSetting, tfjsOnGpu: onGpu(backend), onnx: { threads: o.onnxThreads as number | undefined },
     workers: o.workers as number | 'auto',
   }, { signal: controller.signal, onEvent });
   if (r.reason === 'diverged') process.exitCode = 3;
@@ -109,8 +115,10 @@ async function train(o: Record<string, unknown>): Promise<void> {
 async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<void> {
   const b = await initBackend(o.backend);
   const onnx = onnxRuntimeStatus();
+  // What `jit train --engine auto` trains on here (it falls back to TF.js when ONNX Runtime does not load).
+  const training = onnx.loads ? preferredEngine({ setting: 'auto', tfjsOnGpu: onGpu(b) }) : 'tfjs';
   if (o.json) {
-    console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, presets: presetNames() }, null, 2));
+    console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, trainingEngine: training, presets: presetNames() }, null, 2));
     return;
   }
   console.log(`backend:  ${b.backend} — ${b.package}`);
@@ -118,12 +126,13 @@ async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<voi
   console.log(`tfjs:     ${b.tfjsVersion}; node ${process.version}`);
   for (const n of b.notes) console.log(`note:     ${n}`);
   if (onnx.loads) {
-    console.log(`onnx:     ONNX Runtime ${onnx.version} loads; sampling uses it by default`);
+    console.log(`onnx:     ONNX Runtime ${onnx.version} loads; training and sampling use it by default`);
     for (const p of onnx.providers) console.log(`          execution provider ${p.name}: ${p.note}`);
     const probe = await probeSession();
     console.log(`          in use: ${probe.provider}${probe.provider === 'cpu' ? `, ${probe.threads} threads` : ''} (asked for ${resolveProviders().join(', ')})`);
     for (const n of probe.notes) console.log(`note:     ${n}`);
   } else console.log(`onnx:     ${onnx.message}; sampling uses TensorFlow.js`);
+  console.log(`training: ${training === 'onnx' ? 'ONNX Runtime (a gradient graph)' : `TensorFlow.js, ${b.backend} backend`} by default (--engine auto)`);
   console.log('presets:');
   for (const p of Object.values(PRESETS)) console.log(`  ${p.name.padEnd(10)} ${(countParams({ ...p.model, numClasses: 1000, freezePatchEmbed: false }) / 1e6).toFixed(1).padStart(6)} M (1000 classes)  ${p.description}`);
 }
@@ -135,8 +144,7 @@ function onnxSettings(threads?: number): string {
 
 async function golden(file: string, o: { json?: boolean; backend?: BackendChoice; engine?: 'tfjs' | 'onnx' }): Promise<void> {
   await initBackend(o.backend);
-  // The ONNX engine is for inference: its forward output, activations and trajectories are checked, not the training cases.
-  const results: GoldenResult[] = await verifyGolden(path.resolve(file), o.engine === 'onnx' ? { ...onnxGoldenHooks(), modelCases: false } : {});
+  const results: GoldenResult[] = await verifyGolden(path.resolve(file), o.engine === 'onnx' ? onnxGoldenEngine() : tfjsGoldenEngine);
   const pass = results.every((r) => r.pass);
   if (o.json) console.log(JSON.stringify({ pass, engine: o.engine ?? 'tfjs', results }, null, 2));
   else {
@@ -196,7 +204,9 @@ export function buildProgram(): Command {
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
-    .option('--workers <n|auto>', 'extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
+    .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...ENGINE_SETTINGS]).default('auto').env('JIT_ENGINE'))
+    .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
+    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
       if (v === 'auto') return v;
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('workers must be auto or a whole number (0 trains in one thread).');
@@ -226,7 +236,7 @@ export function buildProgram(): Command {
     .addOption(backendOption()).action(bench);
   program.command('verify-golden').description('check this implementation against official JiT vectors (file + .json beside it)')
     .argument('<vectors.safetensors>').option('--json', 'JSON output')
-    .addOption(new Option('--engine <name>', 'engine to check: tfjs (every case) or onnx (forward, activations, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
+    .addOption(new Option('--engine <name>', 'engine to check (every case: forward, loss and gradients, trajectories)').choices(['tfjs', 'onnx']).default('tfjs'))
     .addOption(backendOption()).action(golden);
   addCheckpointCommands(program);
   addScalarsCommand(program);

@@ -1,23 +1,39 @@
-// `jit bench`: training and sampling speed of the CPU presets on the active backend, as one JSON object.
-// Warm-up is excluded and each number is the median of several repetitions.
+// `jit bench`: training and sampling speed of the CPU presets on every engine, as one JSON object. Warm-up is
+// excluded and each number is the median of several repetitions. Training efficiency is measured against each
+// engine's own 1024^3 matmul speed in the same run, so the numbers compare across machines as ratios.
 import * as tf from '@tensorflow/tfjs-core';
 import { trainFlopsPerImage } from '../jit/flops';
 import { createShapesDataset } from '../train/data/shapes';
 import { resolveRunConfig } from '../train/runConfig';
-import { Trainer } from '../train/trainer';
+import { TfjsTrainer } from '../train/tfjsTrainer';
+import { OnnxTrainer } from '../train/onnxTrainer';
+import { preferredEngine } from '../train/engineChoice';
+import type { TrainerBase, TrainerDenoiser, TrainingEngineName } from '../train/trainer';
 import { backendInfo } from './backend';
-import { ForwardBench, benchForward } from '../onnx/bench';
-import { OnnxDenoiser } from '../onnx/denoiser';
-import { createJiTSession } from '../onnx/session';
-import type { Denoiser } from '../jit/sampler';
+import { ForwardBench, benchForward, onnxMatmulGflops } from '../onnx/bench';
+import { openOnnxDenoiser } from '../onnx/denoiser';
 import { autoWorkers } from '../train/loop';
+
+export interface TrainEngineBench {
+  engine: TrainingEngineName;
+  /** e.g. "ONNX Runtime, cpu execution provider, 2 threads" or "TensorFlow.js, wasm backend". */
+  description: string;
+  trainImagesPerSec: number;
+  /** Achieved training FLOP/s over this engine's own matmul GFLOP/s (matmulGflops of its entry). */
+  trainEfficiency: number;
+  /** TF.js on the single-threaded backends: the same training with one worker thread per further core. */
+  dataParallel?: { workers: number; trainImagesPerSec: number; trainEfficiency: number };
+}
 
 export interface PresetBench {
   preset: string;
   batch: number;
+  /** The default engine's training speed (what `jit train` gets), and its efficiency. */
   trainImagesPerSec: number;
-  trainFlopsPerImage: number;
   trainEfficiency: number;
+  trainFlopsPerImage: number;
+  /** Every training engine that runs here. */
+  trainEngines: TrainEngineBench[];
   sampleEvalsPerSec: number;
   heun50Batch16Seconds: number;
   peakRssMb: number;
@@ -27,14 +43,17 @@ export interface PresetBench {
    * conditional and unconditional CFG branches together, on TF.js (the backend above) and on ONNX Runtime.
    */
   samplingEngines: { engine: string; description: string; passesPerSecond: number; imagesPerSecond: number; bestPassMs: number; heun50Batch16Seconds?: number }[];
-  /** Training with data-parallel worker threads (one per further core; see src/train/parallel.ts), when there are any. */
-  dataParallel?: { workers: number; trainImagesPerSec: number; trainEfficiency: number };
 }
 
 export interface BenchResult {
   backend: string;
   devices: string[];
+  /** TF.js's 1024^3 matmul on the backend above. */
   matmulGflops: number;
+  /** ONNX Runtime's 1024^3 matmul under the training sessions' settings, when it loads. */
+  onnx?: { matmulGflops: number; description: string };
+  /** The engine `jit train` uses by default here. */
+  defaultTrainingEngine: TrainingEngineName;
   presets: PresetBench[];
   settings: { repetitions: number; trainSteps: number; smoke: boolean };
 }
@@ -90,65 +109,85 @@ export const SMOKE_BENCH: BenchOptions = {
   smoke: true,
 };
 
+/** Training images per second after one warm-up step (kernels, memory growth, replicas). */
+async function trainRate(trainer: TrainerBase, o: BenchOptions, batch: number): Promise<number> {
+  await trainer.trainStep();
+  const rates: number[] = [];
+  for (let r = 0; r < o.repetitions; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
+    rates.push((o.trainSteps * batch) / ((performance.now() - t0) / 1000));
+  }
+  return median(rates);
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const info = backendInfo();
   if (!info) throw new Error('initialise a backend before benchmarking');
-  o.onProgress?.('measuring the backend\'s matmul speed');
+  o.onProgress?.('measuring the matmul speed of TF.js and ONNX Runtime');
   const gflops = await matmulGflops(o.smoke ? 256 : 1024, o.smoke ? 1 : 5);
+  const onnx = await onnxMatmulGflops({ spinning: false }, o.smoke ? 256 : 1024, o.smoke ? 1 : 5).catch((e: unknown) => {
+    o.onProgress?.(`ONNX Runtime is not available: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  });
+  const defaultTrainingEngine = onnx ? preferredEngine({ setting: 'auto', tfjsOnGpu: info.devices.some((d) => d.startsWith('GPU')) }) : 'tfjs';
   const presets: PresetBench[] = [];
   for (const p of o.presets) {
-    o.onProgress?.(`training ${p.preset} at batch ${p.batch}`);
     const cfg = resolveRunConfig({ preset: p.preset, numClasses: 8, batch: p.batch, steps: 1_000_000 });
-    const trainer = new Trainer(cfg, createShapesDataset(cfg.model.inputSize));
-    /** Training images per second after one warm-up step (kernels, wasm memory growth, replicas). */
-    const trainRate = async () => {
-      await trainer.trainStep();
-      const rates: number[] = [];
-      for (let r = 0; r < o.repetitions; r++) {
-        const t0 = performance.now();
-        for (let i = 0; i < o.trainSteps; i++) await trainer.trainStep();
-        rates.push((o.trainSteps * p.batch) / ((performance.now() - t0) / 1000));
-      }
-      return median(rates);
-    };
-    const tensorsBefore = tf.memory().numTensors;
-    const trainImagesPerSec = await trainRate();
+    const data = createShapesDataset(cfg.model.inputSize);
     const flops = trainFlopsPerImage(cfg.model);
-    o.onProgress?.(`sampling ${p.preset}: ${o.sampleSteps} Heun steps, batch 16`);
-    const sampleSeconds = async (denoiser?: Denoiser) => {
-      const once = async () => {
-        const t0 = performance.now();
-        await trainer.sampleImages({ n: o.smoke ? 2 : 16, seed: 0, weights: 'ema1', denoiser, sampler: { steps: o.sampleSteps, method: 'heun', cfgScale: 1, intervalMin: 0.1, intervalMax: 1 } });
-        return (performance.now() - t0) / 1000;
-      };
-      await once(); // warm-up
-      const times: number[] = [];
-      for (let r = 0; r < (o.smoke ? 1 : 2); r++) times.push(await once());
-      return median(times);
-    };
-    const heunSeconds = await sampleSeconds();
-    const evals = 2 * (o.sampleSteps - 1) + 1;
-    const leaked = tf.memory().numTensors - tensorsBefore;
-    let onnxHeunSeconds: number | undefined;
-    try {
-      const net = await createJiTSession(cfg.model, await trainer.officialWeights('ema1'));
+    const efficiency = (rate: number, matmul: number) => (rate * flops) / 1e9 / matmul;
+    const trainEngines: TrainEngineBench[] = [];
+
+    if (onnx) {
+      o.onProgress?.(`training ${p.preset} at batch ${p.batch} on ONNX Runtime`);
+      const trainer = await OnnxTrainer.create(cfg, data);
       try {
-        onnxHeunSeconds = await sampleSeconds(new OnnxDenoiser(net, cfg.diffusion));
+        const rate = await trainRate(trainer, o, p.batch);
+        trainEngines.push({ engine: 'onnx', description: trainer.describe(), trainImagesPerSec: rate, trainEfficiency: efficiency(rate, onnx.gflops) });
+      } finally {
+        await trainer.dispose();
+      }
+    }
+
+    o.onProgress?.(`training ${p.preset} at batch ${p.batch} on TensorFlow.js`);
+    const trainer = new TfjsTrainer(cfg, data);
+    const tensorsBefore = tf.memory().numTensors; // the trainer's own variables excluded
+    const rate = await trainRate(trainer, o, p.batch);
+    const tfjs: TrainEngineBench = { engine: 'tfjs', description: trainer.describe(), trainImagesPerSec: rate, trainEfficiency: efficiency(rate, gflops) };
+    trainEngines.push(tfjs);
+
+    o.onProgress?.(`sampling ${p.preset}: ${o.sampleSteps} Heun steps, batch 16`);
+    const sampleSeconds = async (net: TrainerDenoiser) => {
+      const denoiser = net.denoiser;
+      try {
+        const once = async () => {
+          const t0 = performance.now();
+          await trainer.sampleImages({ n: o.smoke ? 2 : 16, seed: 0, weights: 'ema1', denoiser, sampler: { steps: o.sampleSteps, method: 'heun', cfgScale: 1, intervalMin: 0.1, intervalMax: 1 } });
+          return (performance.now() - t0) / 1000;
+        };
+        await once(); // warm-up
+        const times: number[] = [];
+        for (let r = 0; r < (o.smoke ? 1 : 2); r++) times.push(await once());
+        return median(times);
       } finally {
         await net.dispose();
       }
-    } catch (e) {
-      o.onProgress?.(`ONNX Runtime is not available: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    let dataParallel: PresetBench['dataParallel'];
+    };
+    const heunSeconds = await sampleSeconds(await trainer.denoiser('ema1'));
+    const evals = 2 * (o.sampleSteps - 1) + 1;
+    const leaked = tf.memory().numTensors - tensorsBefore;
+    const onnxHeunSeconds = onnx ? await sampleSeconds(await openOnnxDenoiser(cfg.model, cfg.diffusion, await trainer.officialWeights('ema1'))) : undefined;
+
     const workers = autoWorkers(info.backend);
     if (workers > 0 && !o.smoke) {
-      o.onProgress?.(`training ${p.preset} at batch ${p.batch} with ${workers} data-parallel worker${workers > 1 ? 's' : ''}`);
+      o.onProgress?.(`training ${p.preset} at batch ${p.batch} on TensorFlow.js with ${workers} data-parallel worker${workers > 1 ? 's' : ''}`);
       await trainer.useWorkers(workers, info.backend);
-      const rate = await trainRate();
-      dataParallel = { workers, trainImagesPerSec: rate, trainEfficiency: (rate * flops) / 1e9 / gflops };
+      const dp = await trainRate(trainer, o, p.batch);
+      tfjs.dataParallel = { workers, trainImagesPerSec: dp, trainEfficiency: efficiency(dp, gflops) };
     }
-    trainer.dispose();
+    await trainer.dispose();
+
     const samplingEngines: PresetBench['samplingEngines'] = [];
     for (const engine of ['tfjs', 'onnx'] as const) {
       o.onProgress?.(`forward passes of ${p.preset} at batch 32 on ${engine}`);
@@ -160,19 +199,23 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         o.onProgress?.(`${engine} is not available: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    const byDefault = trainEngines.find((t) => t.engine === defaultTrainingEngine) ?? tfjs;
     presets.push({
       preset: p.preset,
       batch: p.batch,
-      trainImagesPerSec,
+      trainImagesPerSec: byDefault.trainImagesPerSec,
+      trainEfficiency: byDefault.trainEfficiency,
       trainFlopsPerImage: flops,
-      trainEfficiency: (trainImagesPerSec * flops) / 1e9 / gflops,
+      trainEngines,
       sampleEvalsPerSec: evals / heunSeconds,
       heun50Batch16Seconds: heunSeconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       tensorsLeaked: leaked,
       samplingEngines,
-      dataParallel,
     });
   }
-  return { backend: info.backend, devices: info.devices, matmulGflops: gflops, presets, settings: { repetitions: o.repetitions, trainSteps: o.trainSteps, smoke: o.smoke } };
+  return {
+    backend: info.backend, devices: info.devices, matmulGflops: gflops, onnx: onnx && { matmulGflops: onnx.gflops, description: onnx.description }, defaultTrainingEngine,
+    presets, settings: { repetitions: o.repetitions, trainSteps: o.trainSteps, smoke: o.smoke },
+  };
 }

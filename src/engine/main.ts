@@ -74,7 +74,11 @@ peer.handle('train', async (params, ctx) => {
   training = state;
   try {
     await ensureBackend();
-    const run = runTraining({ ...params, workers: params.workers ?? 'auto', backend: backendInfo()?.backend }, {
+    const b = backendInfo();
+    const run = runTraining({
+      ...params, workers: params.workers ?? 'auto', backend: b?.backend, engine: params.engine ?? 'auto',
+      tfjsOnGpu: b?.devices.some((d) => d.startsWith('GPU')) ?? false,
+    }, {
       signal: controller.signal,
       takeCheckpointRequest: () => {
         const wanted = state.checkpointWanted;

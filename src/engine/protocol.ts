@@ -5,6 +5,7 @@ import type { BackendChoice, BackendInfo } from './backend';
 import type { SampleRequest } from './sampling';
 import type { TrainEvent } from '../train/loop';
 import type { RunOverrides } from '../train/runConfig';
+import type { EngineSetting } from '../train/engineChoice';
 import type { Notice } from './rpc';
 import type { SanityWarning } from '../io/checkpointSanity';
 import type { OfficialExport, OfficialExportOptions } from '../io/officialRun';
@@ -53,7 +54,9 @@ export interface TrainParams {
   /** Resume from this checkpoint of an existing run. */
   resumeFrom?: string;
   untilStep?: number;
-  /** Extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
+  /** The training engine (default 'auto': ONNX Runtime unless TF.js runs on a GPU). */
+  engine?: EngineSetting;
+  /** TF.js: extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
   workers?: number | 'auto';
 }
 

@@ -83,7 +83,8 @@ export class DashboardPanel implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: FromDashboard) => this.receive(m)),
       deps.training.onDidEvent(({ runDir, event }) => {
         if (runDir !== this.runDir) return;
-        if (event.type === 'step') {
+        if (event.type === 'started') this.sendRun(); // the engine it trains on
+        else if (event.type === 'step') {
           const from = this.series.rows.length;
           if (this.series.add(event.metrics) === 'rewind') this.sendRun();
           else this.post({ type: 'append', series: this.series.pack(from) });
@@ -221,9 +222,10 @@ export class DashboardPanel implements vscode.Disposable {
     }
     this.series = RunSeries.fromFile(runPaths(this.runDir).metrics, readRunFile(this.runDir)?.datasetSize);
     const training = this.deps.training.statusOf(this.runDir);
-    // Devices are known for the run this engine is training; for others the table shows what run.json says.
+    // Devices and the engine are known for the run being trained; for others the table shows what run.json says.
     const b = training ? this.deps.engine.lastInfo?.backend : undefined;
-    const view = runView(this.runDir, b ? `${b.devices.join(', ')} (${b.package})` : undefined);
+    const engine = this.deps.training.engineOf(this.runDir);
+    const view = runView(this.runDir, b && !engine?.startsWith('ONNX') ? `${b.devices.join(', ')} (${b.package})` : undefined, engine);
     const status: RunStatus = training ?? { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps };
     const last = listSampleGrids(this.runDir).at(-1);
     this.post({

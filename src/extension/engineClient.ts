@@ -66,7 +66,8 @@ export class EngineClient implements vscode.Disposable {
     fs.mkdirSync(cwd, { recursive: true });
     const proc = forkEngine({
       script: this.context.asAbsolutePath(path.join('dist', 'engine.js')),
-      runtime,
+      // ONNX Runtime sessions (training and sampling) read their thread count from the environment.
+      runtime: settings.onnxThreads ? { ...runtime, env: { ...runtime.env, JIT_ONNX_THREADS: String(settings.onnxThreads) } } : runtime,
       cwd,
       onOutput: (line, stream) => line.trim() && (stream === 'stderr' ? this.log.warn(`[engine] ${line}`) : this.log.info(`[engine] ${line}`)),
     });

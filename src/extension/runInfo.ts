@@ -10,6 +10,8 @@ export interface RunFile {
   name?: string;
   preset?: string;
   created?: string;
+  /** The training engine that created the run (absent in runs written before there was a choice: TF.js). */
+  engine?: string;
   backend?: string;
   dataset?: string;
   classNames?: string[];
@@ -52,7 +54,8 @@ export function configRows(c: RunConfig | undefined): [string, string][] {
   ];
 }
 
-export function runView(runDir: string, devices?: string): RunView {
+/** `engine`: what trains the run now (a resumed run can train on another engine than the one that created it). */
+export function runView(runDir: string, devices?: string, engine?: string): RunView {
   const f = readRunFile(runDir);
   const c = f?.config;
   return {
@@ -60,7 +63,7 @@ export function runView(runDir: string, devices?: string): RunView {
     preset: String(f?.preset ?? c?.preset ?? 'unknown preset'),
     dataset: String(f?.dataset ?? '—'),
     created: String(f?.created ?? ''),
-    backend: String(f?.backend ?? '—'),
+    engine: engine ?? (typeof f?.engine === 'string' ? f.engine : typeof f?.backend === 'string' ? `TensorFlow.js, ${f.backend} backend` : '—'),
     devices: devices ?? '—',
     config: configRows(c),
     totalSteps: typeof c?.steps === 'number' ? c.steps : 0,
@@ -83,7 +86,7 @@ export function officialRunView(dir: string, info: OfficialRunInfo | undefined):
     preset: String(a.model ?? 'official run'),
     dataset: String(a.data_path ?? '—'),
     created: info ? `epoch ${info.epoch ?? '?'} in ${path.basename(info.file)}` : 'no checkpoint yet',
-    backend: 'official PyTorch code (main_jit.py)',
+    engine: 'official PyTorch code (main_jit.py)',
     devices: typeof a.world_size === 'number' ? `${a.world_size} processes` : '—',
     config: info ? Object.entries(a).map(([k, v]): [string, string] => [k, fmt(typeof v === 'boolean' || v === null ? String(v) : v)]) : [['Configuration', 'the args are read from a checkpoint-*.pth; this folder has none yet']],
     totalSteps: info?.itersPerEpoch ? Math.round(epochs * info.itersPerEpoch) : epochs * 1000,

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../engine/backend';
 import { DEFAULT_PRESET, PRESETS } from '../jit/config';
+import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
 
 export const SECTION = 'jit';
 
@@ -16,6 +17,10 @@ export interface JitSettings {
   checkpointEvery: number;
   /** Further folders with runs: official output folders, or folders holding several (as written, unresolved). */
   extraRunFolders: string[];
+  /** Which engine trains: ONNX Runtime unless TF.js runs on a GPU (auto), or the one named. */
+  trainingEngine: EngineSetting;
+  /** ONNX Runtime threads; undefined: one per CPU core. */
+  onnxThreads: number | undefined;
 }
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -28,6 +33,7 @@ export function readSettings(): JitSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const preset = c.get<string>('defaultPreset', DEFAULT_PRESET);
   const backend = c.get<string>('backend', 'auto') as BackendChoice;
+  const engine = c.get<string>('trainingEngine', 'auto');
   return {
     runsFolder: c.get<string>('runsFolder', '').trim(),
     defaultPreset: PRESETS[preset] ? preset : DEFAULT_PRESET,
@@ -36,10 +42,12 @@ export function readSettings(): JitSettings {
     sampleEvery: positiveInt(c.get('sampleEvery'), 250),
     checkpointEvery: positiveInt(c.get('checkpointEvery'), 500),
     extraRunFolders: (c.get<unknown[]>('extraRunFolders', []) ?? []).filter((f): f is string => typeof f === 'string' && f.trim() !== '').map((f) => f.trim()),
+    trainingEngine: (ENGINE_SETTINGS as readonly string[]).includes(engine) ? (engine as EngineSetting) : 'auto',
+    onnxThreads: c.get<number>('onnx.threads', 0) >= 1 ? positiveInt(c.get('onnx.threads'), 1) : undefined,
   };
 }
 
 /** True when a change touches settings that the running engine was started with. */
 export function affectsEngine(e: vscode.ConfigurationChangeEvent): boolean {
-  return e.affectsConfiguration(`${SECTION}.backend`) || e.affectsConfiguration(`${SECTION}.engine.nodePath`);
+  return ['backend', 'engine.nodePath', 'onnx.threads'].some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
 }

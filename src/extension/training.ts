@@ -9,6 +9,7 @@ import { listCheckpoints } from '../io/runs';
 import type { TrainEvent } from '../train/loop';
 import type { RunStatus } from '../../webview/shared/protocol';
 import { EngineClient } from './engineClient';
+import { readSettings } from './settings';
 import { etaSeconds, formatDuration, formatLoss } from './format';
 
 export interface TrainingEvent {
@@ -25,6 +26,8 @@ interface Active {
   loss?: number;
   imagesPerSec?: number;
   lastCheckpoint?: { step: number; file: string };
+  /** What trains it (from the engine's 'started' event). */
+  engine?: string;
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -57,6 +60,11 @@ export class TrainingController implements vscode.Disposable {
     return this.active?.runDir;
   }
 
+  /** The engine training `runDir` now, if it is the active training. */
+  engineOf(runDir: string): string | undefined {
+    return this.active?.runDir === runDir ? this.active.engine : undefined;
+  }
+
   statusOf(runDir: string): RunStatus | undefined {
     return this.active?.runDir === runDir ? { ...this.active.status } : undefined;
   }
@@ -81,7 +89,8 @@ export class TrainingController implements vscode.Disposable {
         const { peer } = await this.engine.ensure();
         progress.report({ message: 'preparing the data and the model…' });
         let reported = 0;
-        const outcome = await peer.request('train', params, {
+        const settings = readSettings();
+        const outcome = await peer.request('train', { engine: settings.trainingEngine, ...params }, {
           timeoutMs: Infinity, signal: a.controller.signal, cancelGraceMs: 10 * 60_000,
           onProgress: (e) => {
             this.onEvent(a, e);
@@ -135,8 +144,9 @@ export class TrainingController implements vscode.Disposable {
     switch (e.type) {
       case 'started':
         a.runDir = e.runDir;
+        a.engine = e.engine;
         a.status = { state: 'training', step: e.step, totalSteps: e.config.steps };
-        this.log.info(`Training ${path.basename(e.runDir)} (${e.config.preset}, ${e.dataset}, batch ${e.config.batch}, ${e.config.steps} steps${e.resumedFrom ? `, resumed from ${path.basename(e.resumedFrom)}` : ''}).`);
+        this.log.info(`Training ${path.basename(e.runDir)} on ${e.engine} (${e.config.preset}, ${e.dataset}, batch ${e.config.batch}, ${e.config.steps} steps${e.resumedFrom ? `, resumed from ${path.basename(e.resumedFrom)}` : ''}).`);
         break;
       case 'step': {
         const m = e.metrics;
@@ -147,7 +157,7 @@ export class TrainingController implements vscode.Disposable {
         a.status = { state: a.status.state === 'stopping' ? 'stopping' : 'training', step: m.step, totalSteps: e.totalSteps, etaSeconds: a.status.state === 'stopping' ? undefined : eta };
         if (a.status.state === 'training') {
           this.statusItem.text = `$(pulse) JiT ${this.summary(a)}`;
-          this.statusItem.tooltip = `Training ${a.runDir ? path.basename(a.runDir) : ''}: click to open the dashboard`;
+          this.statusItem.tooltip = `Training ${a.runDir ? path.basename(a.runDir) : ''} on ${a.engine ?? 'the engine'}: click to open the dashboard`;
         }
         break;
       }

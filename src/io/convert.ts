@@ -8,7 +8,7 @@ import * as path from 'path';
 import { DEFAULT_DIFFUSION, JiTConfig, PRESETS, Preset } from '../jit/config';
 import { OfficialTensor, checkOfficialTensors, paramSpecs } from '../jit/params';
 import { Rng } from '../jit/random';
-import { decays } from '../train/adamw';
+import { decays } from '../jit/optim';
 import { DataSpec, RunConfig, validateRunConfig } from '../train/runConfig';
 import { peakLr } from '../train/schedule';
 import type { TrainerState, WeightsChoice } from '../train/trainer';

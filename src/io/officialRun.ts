@@ -12,7 +12,7 @@
 import * as path from 'path';
 import { JiTConfig, PRESETS } from '../jit/config';
 import { OfficialTensor, paramSpecs } from '../jit/params';
-import { JIT_ADAMW, decays } from '../train/adamw';
+import { JIT_ADAMW, decays } from '../jit/optim';
 import type { RunConfig } from '../train/runConfig';
 import type { TrainerState } from '../train/trainer';
 import { loadCheckpoint } from './checkpoint';

@@ -1,57 +1,75 @@
-// Matrix products with gradients that avoid tf.matMul's transpose flags. On the wasm backend a matMul with
-// transposeA/transposeB set is ~14x slower than an explicit transpose followed by a plain matMul, and tfjs-core's
-// own matMul gradient uses those flags; these custom gradients transpose explicitly instead.
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients'; // gradients are opt-in in tfjs-core
+// The operations the JiT network (network.ts) and the diffusion formulas (diffusion.ts) are written in. Each
+// interpreter implements them over its own tensor handle `T`:
+//   - TF.js tensors (tfOps.ts): the reference, differentiated by TF.js itself;
+//   - ONNX graph values (src/onnx/ops.ts): inference graphs, and training graphs with a VJP rule per operation;
+//   - shapes (flops.ts): counting the multiply-accumulates of a forward pass.
+// An operation is as large as the fastest form an interpreter has for it (a fused RMSNorm, attention with its
+// softmax, the q/k/v split), so no interpreter has to recognise patterns in a stream of small operations.
+// Shapes in comments: B batch, T tokens, h hidden, H heads, D head dim, C channels, S image side, p patch side,
+// N image tokens, g = S / p tokens per side.
 
-/** Swap the last two axes (rank 2, 3 or 4). */
-export function swapLast<T extends tf.Tensor>(x: T): T {
-  const r = x.rank;
-  const perm = [...Array(r).keys()];
-  perm[r - 2] = r - 1;
-  perm[r - 1] = r - 2;
-  return tf.transpose(x, perm);
+/** Element-wise arithmetic with numpy broadcasting, and the reductions the diffusion loss needs. */
+export interface Arith<T> {
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  div(a: T, b: T): T;
+  square(x: T): T;
+  sqrt(x: T): T;
+  /** A rank-0 constant. */
+  scalar(v: number): T;
+  /** max(x, floor) element-wise; only ever applied to functions of t, so it has no gradient. */
+  maximum(x: T, floor: number): T;
+  /** [B] -> [B, 1, 1, 1], to broadcast a per-image value against images. */
+  perSample(t: T): T;
+  /** [B, ...] -> [B]: the mean over every axis but the first. */
+  meanPerSample(x: T): T;
+  /** The mean of every element -> []. */
+  mean(x: T): T;
 }
 
-type Grad = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
-// tf.customGrad's typing takes a rest parameter of tensors and the save function; these wrappers name them.
-const customGrad2 = (f: (a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => Grad) =>
-  tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-const customGrad3 = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) => Grad) =>
-  tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor;
+/** A constant's values, made only when an interpreter first needs it. */
+export type ConstantSource = () => { data: Float32Array; shape: number[] };
 
-/** a @ b with gradients da = dy @ b^T, db = a^T @ dy, transposed explicitly. Rank 2, 3 or 4 (batched). */
-const matMulExplicitGrad = customGrad2((a, b, save) => {
-  save([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy, [as, bs]) => [tf.matMul(dy, swapLast(bs)), tf.matMul(swapLast(as), dy)],
-  };
-});
-
-const denseBias = customGrad3((x, w, b, save) => {
-  save([x, w]);
-  return {
-    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
-    gradFunc: (dy, [xs, ws]) => [tf.matMul(dy, swapLast(ws)), tf.matMul(swapLast(xs), dy), tf.sum(dy, 0)],
-  };
-});
-
-/** y = x @ w (+ b) over the last axis of x: x [..., in], w [in, out], b [out] -> [..., out]. */
-export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, b?: tf.Tensor): T {
-  const inDim = x.shape[x.rank - 1];
-  const outDim = w.shape[1] as number;
-  const x2 = tf.reshape(x, [-1, inDim]);
-  const y = b ? denseBias(x2, w, b) : matMulExplicitGrad(x2, w);
-  return tf.reshape(y, [...x.shape.slice(0, -1), outDim]) as T;
-}
-
-/** Batched a @ b for rank-3/4 tensors with explicit-transpose gradients. */
-export function bmm<T extends tf.Tensor>(a: T, b: T): T {
-  return matMulExplicitGrad(a, b) as T;
-}
-
-/** SiLU (x * sigmoid(x)); tfjs-core has no silu op. */
-export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(x, tf.sigmoid(x));
+export interface Ops<T> extends Arith<T> {
+  /** A fixed float32 tensor (RoPE tables, frequencies), made once per interpreter and key. */
+  constant(key: string, make: ConstantSource): T;
+  /** x [..., in] times the weight of a linear layer (+ bias) -> [..., out]. How the weight is laid out is the interpreter's. */
+  linear(x: T, w: T, b?: T): T;
+  /** The k equal column blocks of one linear layer's output (q, k, v; the two SwiGLU halves): k x [..., out / k]. */
+  linearSplit(x: T, w: T, b: T, k: number): T[];
+  /** x * sigmoid(x). */
+  silu(x: T): T;
+  /** silu(a) * b: the SwiGLU gate. */
+  swiglu(a: T, b: T): T;
+  /** x / sqrt(mean(x^2) + eps) * w over the last axis. */
+  rmsNorm(x: T, w: T, eps: number): T;
+  /** An adaLN output [B, k h] as k chunks [B, 1, h] (shift, scale, gate, ...). */
+  chunks(m: T, k: number): T[];
+  /** x [B, T, h] * (1 + scale) + shift with shift, scale [B, 1, h]. */
+  modulate(x: T, shift: T, scale: T): T;
+  /** x + gate * y with gate [B, 1, h]: the gated residual of adaLN-Zero. */
+  gatedAdd(x: T, gate: T, y: T): T;
+  /** [B, T, h] -> [B, T, H, D]. */
+  heads(x: T, numHeads: number): T;
+  /** 2-D RoPE: x [B, T, H, D] * cos + rotate_half(x) * sin with tables [T, 1, D]; rotate_half: (x0, x1) -> (-x1, x0). */
+  rope(x: T, cos: T, sin: T): T;
+  /** softmax(q k^T / sqrt(D)) v per head: q, k, v [B, T, H, D] -> [B, T, H D]. */
+  attention(q: T, k: T, v: T): T;
+  /** Sinusoidal features of t [B] with frequencies [n] -> [B, 2 n]: [cos(t f) | sin(t f)]. */
+  timestepFeatures(t: T, freqs: T): T;
+  /** Rows of an embedding table [rows, h] at the labels y [B] -> [B, h]. */
+  embed(table: T, y: T): T;
+  /** [B, C, S, S] -> [B, N, C p p]: each token's values in (c, kh, kw) order as a Conv2d weight, tokens row-major. */
+  patchify(z: T, p: number): T;
+  /** [B, N, p p C] in (ph, pw, c) order (the official final layer) -> [B, C, S, S]. */
+  unpatchify(x: T, p: number, channels: number): T;
+  /** Token features [B, N, d] as an image [B, d, g, g] (how a Conv2d would have output them). */
+  tokensToGrid(x: T): T;
+  /** [B, h] -> [B, 1, h]. */
+  unsqueeze1(x: T): T;
+  /** [B, L, h] and [B, N, h] -> [B, L + N, h]. */
+  concatTokens(a: T, b: T): T;
+  /** Tokens start .. start + length of x [B, T, h]. */
+  sliceTokens(x: T, start: number, length: number): T;
 }

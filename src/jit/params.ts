@@ -4,58 +4,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { JiTConfig, dims } from './config';
 import { sincosPosEmbed2d } from './embeddings';
+import { ParamSpec, declareJiT } from './network';
 import { Rng } from './random';
 
-/** How a tensor's official (PyTorch) layout maps to the model's layout. */
-export type Layout = 'linear' | 'conv' | 'same';
-export type Init = 'xavier' | 'zeros' | 'ones' | 'normal02' | 'sincos';
-
-export interface ParamSpec {
-  name: string; // official name, e.g. net.blocks.0.attn.qkv.weight
-  shape: number[]; // official (PyTorch) shape
-  layout: Layout;
-  init: Init;
-  trainable: boolean;
-}
+export type { Init, Layout, ParamSpec } from './network';
 
 /** A named set of tensors in the model's layout (weights, an EMA copy, optimizer moments, gradients). */
 export type TensorMap = Map<string, tf.Tensor>;
 
-/** Every tensor of the official state dict of a JiT Denoiser, in state-dict order. */
+/** Every tensor of the official state dict of a JiT Denoiser, in state-dict order (network.ts declares them). */
 export function paramSpecs(c: JiTConfig): ParamSpec[] {
-  const d = dims(c);
-  const h = c.hiddenSize;
   const specs: ParamSpec[] = [];
-  const add = (name: string, shape: number[], layout: Layout, init: Init, trainable = true) =>
-    specs.push({ name: `net.${name}`, shape, layout, init, trainable });
-  const lin = (name: string, out: number, inp: number, wInit: Init = 'xavier', bInit: Init = 'zeros') => {
-    add(`${name}.weight`, [out, inp], 'linear', wInit);
-    add(`${name}.bias`, [out], 'same', bInit);
-  };
-  add('pos_embed', [1, d.numPatches, h], 'same', 'sincos', false);
-  if (c.inContextLen > 0) add('in_context_posemb', [1, c.inContextLen, h], 'same', 'normal02');
-  lin('t_embedder.mlp.0', h, 256, 'normal02');
-  lin('t_embedder.mlp.2', h, h, 'normal02');
-  add('y_embedder.embedding_table.weight', [c.numClasses + 1, h], 'same', 'normal02');
-  const pe = !c.freezePatchEmbed;
-  add('x_embedder.proj1.weight', [c.bottleneckDim, c.inChannels, c.patchSize, c.patchSize], 'conv', 'xavier', pe);
-  add('x_embedder.proj2.weight', [h, c.bottleneckDim, 1, 1], 'conv', 'xavier', pe);
-  add('x_embedder.proj2.bias', [h], 'same', 'zeros', pe);
-  for (let i = 0; i < c.depth; i++) {
-    const b = `blocks.${i}`;
-    add(`${b}.norm1.weight`, [h], 'same', 'ones');
-    add(`${b}.attn.q_norm.weight`, [d.headDim], 'same', 'ones');
-    add(`${b}.attn.k_norm.weight`, [d.headDim], 'same', 'ones');
-    lin(`${b}.attn.qkv`, 3 * h, h);
-    lin(`${b}.attn.proj`, h, h);
-    add(`${b}.norm2.weight`, [h], 'same', 'ones');
-    lin(`${b}.mlp.w12`, 2 * d.mlpHidden, h);
-    lin(`${b}.mlp.w3`, h, d.mlpHidden);
-    lin(`${b}.adaLN_modulation.1`, 6 * h, h, 'zeros'); // adaLN-Zero
-  }
-  add('final_layer.norm_final.weight', [h], 'same', 'ones');
-  lin('final_layer.linear', d.patchDim, h, 'zeros');
-  lin('final_layer.adaLN_modulation.1', 2 * h, h, 'zeros');
+  declareJiT(c, (spec) => specs.push(spec));
   return specs;
 }
 
@@ -109,12 +69,17 @@ export function initialValue(c: JiTConfig, spec: ParamSpec, rng: Rng): Float32Ar
   }
 }
 
+/** A freshly initialised state dict in the official layout: every tensor, drawn in state-dict order from the seed. */
+export function initialOfficialTensors(c: JiTConfig, seed: number): Map<string, OfficialTensor> {
+  const rng = new Rng(`init:${seed}`);
+  const m = new Map<string, OfficialTensor>();
+  for (const spec of paramSpecs(c)) m.set(spec.name, { shape: spec.shape, data: initialValue(c, spec, rng) });
+  return m;
+}
+
 /** A freshly initialised parameter set in the model layout. */
 export function initParams(c: JiTConfig, seed: number): TensorMap {
-  const rng = new Rng(`init:${seed}`);
-  const m: TensorMap = new Map();
-  for (const spec of paramSpecs(c)) m.set(spec.name, tf.tensor(fromOfficial(spec, initialValue(c, spec, rng)), modelShape(spec)));
-  return m;
+  return paramsFromOfficial(c, initialOfficialTensors(c, seed));
 }
 
 export function countParams(c: JiTConfig, trainableOnly = true): number {

@@ -5,7 +5,8 @@ import { JiTConfig } from '../jit/config';
 import { JiTNetwork } from '../jit/model';
 import { OfficialTensor, initialValue, paramSpecs, paramsFromOfficial } from '../jit/params';
 import { Rng } from '../jit/random';
-import { createJiTSession, OnnxOptions } from './session';
+import { GraphBuilder, encodeModel } from './builder';
+import { createJiTSession, describeSession, OnnxOptions, openSession } from './session';
 
 /**
  * Official-layout weights (`net.*`) with the official initialisation plus N(0, std^2) noise on every trainable tensor,
@@ -103,5 +104,27 @@ export async function benchForward(engine: BenchEngine, cfg: JiTConfig, batch: n
     };
   } finally {
     await release();
+  }
+}
+
+/** ONNX Runtime's own large-matmul speed under the given session settings: a 1024^3 float32 product (GFLOP/s). */
+export async function onnxMatmulGflops(opts: OnnxOptions = {}, n = 1024, reps = 5): Promise<{ gflops: number; description: string }> {
+  const g = new GraphBuilder();
+  g.output('c', g.op1('MatMul', [g.input('a', 'float32', [n, n]), g.input('b', 'float32', [n, n])]), [n, n]);
+  const { ort, session, provider, threads } = await openSession(encodeModel(g.model('matmul', `${n}^3 matmul`)), opts, async () => {});
+  try {
+    const rng = new Rng('matmul');
+    const feeds = { a: new ort.Tensor('float32', rng.fillNormal(new Float32Array(n * n)), [n, n]), b: new ort.Tensor('float32', rng.fillNormal(new Float32Array(n * n)), [n, n]) };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      times.push((performance.now() - t0) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    return { gflops: (2 * n ** 3) / times[Math.floor(reps / 2)] / 1e9, description: describeSession({ provider, threads }) };
+  } finally {
+    await session.release();
   }
 }

@@ -34,6 +34,8 @@ export class GraphBuilder {
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly names = new Set<string>();
+  /** Node outputs renamed to graph output names; later uses of the old name are mapped. */
+  private readonly renamed = new Map<string, string>();
   private readonly shapes = new Map<string, number[]>();
   private count = 0;
 
@@ -43,7 +45,7 @@ export class GraphBuilder {
   op(opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = [], outputs = 1): string[] {
     const id = this.count++;
     const out = Array.from({ length: outputs }, (_, i) => `${opType.toLowerCase()}_${id}${outputs > 1 ? `_${i}` : ''}`);
-    this.nodes.push({ name: `${opType}_${id}`, opType, input: inputs, output: out, attribute: attributes });
+    this.nodes.push({ name: `${opType}_${id}`, opType, input: inputs.map((i) => this.renamed.get(i) ?? i), output: out, attribute: attributes });
     return out;
   }
 
@@ -99,9 +101,21 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Declares `value` a graph output named `name` (through an Identity node when the names differ). */
+  /**
+   * Declares `value` a graph output named `name`. A node's output is renamed rather than copied (an Identity node
+   * would copy every gradient of a training graph); inputs, constants and values already output go through Identity.
+   */
   output(name: string, value: string, shape: Dim[]): void {
-    if (value !== name) this.nodes.push({ name: `output_${name}`, opType: 'Identity', input: [value], output: [name] });
+    value = this.renamed.get(value) ?? value;
+    const producer = value === name ? undefined : this.nodes.find((n) => n.output!.includes(value));
+    const renamable = producer && !this.outputs.some((o) => o.name === value) && !this.names.has(value);
+    if (renamable) {
+      producer!.output = producer!.output!.map((o) => (o === value ? name : o));
+      for (const n of this.nodes) n.input = n.input!.map((i) => (i === value ? name : i));
+      this.renamed.set(value, name);
+    } else if (value !== name) {
+      this.nodes.push({ name: `output_${name}`, opType: 'Identity', input: [value], output: [name] });
+    }
     this.outputs.push(valueInfo(name, 'float32', shape));
   }
 

@@ -1,10 +1,11 @@
 // The ONNX Runtime network behind the sampler's `Denoiser` interface, so the one sampler (src/jit/sampler.ts: Heun/Euler,
 // CFG interval, per-step observer) drives it exactly as it drives the TensorFlow.js network.
 import * as tf from '@tensorflow/tfjs-core';
-import type { DiffusionConfig } from '../jit/config';
+import type { DiffusionConfig, JiTConfig } from '../jit/config';
+import type { OfficialTensor } from '../jit/params';
 import { toCleanImage } from '../jit/diffusion';
 import type { Denoiser } from '../jit/sampler';
-import type { OnnxJiT } from './session';
+import { OnnxJiT, OnnxOptions, createJiTSession } from './session';
 
 export class OnnxDenoiser implements Denoiser {
   constructor(readonly net: OnnxJiT, private readonly d: Pick<DiffusionConfig, 'target' | 'tEps'>) {}
@@ -17,4 +18,11 @@ export class OnnxDenoiser implements Denoiser {
     if (x !== raw) raw.dispose();
     return x;
   }
+}
+
+/** A new ONNX Runtime session over official-layout weights (`net.*`) as a denoiser, with its description. */
+export async function openOnnxDenoiser(model: JiTConfig, d: Pick<DiffusionConfig, 'target' | 'tEps'>, weights: Map<string, OfficialTensor>,
+  opts: OnnxOptions = {}): Promise<{ denoiser: OnnxDenoiser; engine: string; dispose(): Promise<void> }> {
+  const net = await createJiTSession(model, weights, '', opts);
+  return { denoiser: new OnnxDenoiser(net, d), engine: net.describe(), dispose: () => net.dispose() };
 }

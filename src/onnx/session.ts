@@ -104,7 +104,7 @@ export class OnnxJiT {
   }
 
   describe(): string {
-    return `ONNX Runtime, ${this.provider} execution provider${this.provider === 'cpu' ? `, ${this.threads} thread${this.threads === 1 ? '' : 's'}` : ''}`;
+    return describeSession(this);
   }
 
   async dispose(): Promise<void> {
@@ -115,17 +115,31 @@ export class OnnxJiT {
   }
 }
 
+/** One line for people: "ONNX Runtime, cpu execution provider, 2 threads". */
+export function describeSession(s: { provider: string; threads: number }): string {
+  return `ONNX Runtime, ${s.provider} execution provider${s.provider === 'cpu' ? `, ${s.threads} thread${s.threads === 1 ? '' : 's'}` : ''}`;
+}
+
+/** An open session and how it was made. */
+export interface OpenedSession {
+  ort: OrtModule;
+  session: Ort.InferenceSession;
+  /** The execution provider the session was created with (nodes it lacks run on the CPU provider). */
+  provider: string;
+  threads: number;
+  /** Why preferred providers were skipped. */
+  notes: string[];
+}
+
 /**
- * Builds the JiT graph from official-layout weights (`${prefix}net.*`) and opens a session on it. Providers are tried in
- * order: when one cannot start (e.g. CUDA libraries missing) the next is used and `notes` says why.
+ * Opens a session on a model (bytes, or a file path). Providers are tried in order: when one cannot start (e.g. CUDA
+ * libraries missing), or `check` fails on it, the next is used and `notes` says why.
  */
-export async function createJiTSession(cfg: JiTConfig, weights: Map<string, OfficialTensor>, prefix = '',
-  opts: OnnxOptions & { activations?: boolean } = {}): Promise<OnnxJiT> {
+export async function openSession(source: string | Uint8Array, opts: OnnxOptions, check: (s: OpenedSession) => Promise<void>): Promise<OpenedSession> {
   const load = loadOnnxRuntime(opts.loader);
   if (!load.ok) throw new Error(load.message);
   const threads = resolveThreads(opts);
   const wanted = resolveProviders(opts);
-  const { source, cleanup } = modelSource(cfg, weights, prefix, opts);
   const notes: string[] = [];
   for (let i = 0; i < wanted.length; i++) {
     const providers = wanted.slice(i);
@@ -136,18 +150,35 @@ export async function createJiTSession(cfg: JiTConfig, weights: Map<string, Offi
         extra: { session: { intra_op: { allow_spinning: resolveSpinning(opts) ? '1' : '0' } } },
       };
       session = typeof source === 'string' ? await load.ort.InferenceSession.create(source, options) : await load.ort.InferenceSession.create(source, options);
-      const net = new OnnxJiT(load.ort, session, cfg, providers[0], threads, notes, cleanup);
-      // One batch-1 pass: a provider (or a host process) that opens sessions but cannot run them fails here, not mid-sampling
-      const S = cfg.inputSize;
-      await net.forward(new Float32Array(cfg.inChannels * S * S), Float32Array.of(0.5), Int32Array.of(cfg.numClasses));
-      return net;
+      const opened = { ort: load.ort, session, provider: providers[0], threads, notes };
+      await check(opened);
+      return opened;
     } catch (e) {
       await session?.release().catch(() => {});
       notes.push(`the ${providers[0]} execution provider did not start (${firstLine(e)})`);
     }
   }
-  cleanup();
   throw new Error(`No ONNX Runtime execution provider of ${wanted.join(', ')} could run the model: ${notes.join('; ')}.`);
+}
+
+/**
+ * Builds the JiT graph from official-layout weights (`${prefix}net.*`) and opens a session on it (see openSession).
+ */
+export async function createJiTSession(cfg: JiTConfig, weights: Map<string, OfficialTensor>, prefix = '',
+  opts: OnnxOptions & { activations?: boolean } = {}): Promise<OnnxJiT> {
+  const load = loadOnnxRuntime(opts.loader);
+  if (!load.ok) throw new Error(load.message);
+  const { source, cleanup } = modelSource(cfg, weights, prefix, opts);
+  try {
+    const S = cfg.inputSize;
+    // One batch-1 pass: a provider (or a host process) that opens sessions but cannot run them fails here, not mid-sampling
+    const opened = await openSession(source, opts, (o) => new OnnxJiT(o.ort, o.session, cfg, o.provider, o.threads, o.notes, () => {})
+      .forward(new Float32Array(cfg.inChannels * S * S), Float32Array.of(0.5), Int32Array.of(cfg.numClasses)).then(() => {}));
+    return new OnnxJiT(opened.ort, opened.session, cfg, opened.provider, opened.threads, opened.notes, cleanup);
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PredictionTarget } from '../jit/config';
 import { toCleanImage } from '../jit/diffusion';
-import { linear } from '../jit/ops';
+import { linear } from '../jit/tfOps';
 import type { Rng } from '../jit/random';
 import type { Denoiser } from '../jit/sampler';
 

@@ -1,21 +1,9 @@
-// AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with the official JiT
-// parameter groups: no weight decay on biases and 1-D tensors (norm scales).
+// AdamW over TF.js variables, with the formulas of src/jit/optim.ts (torch.optim.AdamW with the official groups).
 import * as tf from '@tensorflow/tfjs-core';
+import { AdamWConfig, JIT_ADAMW, adamwStepScalars, adamwUpdateOf, decays } from '../jit/optim';
+import { tfArith } from '../jit/tfOps';
 
-export interface AdamWConfig {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
-
-export const JIT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0 };
-
-/** The official add_weight_decay rule. */
-export function decays(name: string, shape: number[]): boolean {
-  return !(shape.length === 1 || name.endsWith('.bias'));
-}
-
+/** AdamW over TF.js variables. */
 export class AdamW {
   /** Steps taken so far (torch's per-parameter `step`; identical for every parameter here). */
   step = 0;
@@ -35,23 +23,19 @@ export class AdamW {
   /** One update with learning rate `lr`; `grads` are keyed like `params`. */
   apply(grads: Map<string, tf.Tensor>, lr: number): void {
     this.step++;
-    const { beta1, beta2, eps, weightDecay } = this.cfg;
-    const bc1 = 1 - Math.pow(beta1, this.step);
-    const bc2 = 1 - Math.pow(beta2, this.step);
+    const k = adamwStepScalars(this.cfg, this.step, lr);
     tf.tidy(() => {
+      const s = { stepSize: tf.scalar(k.stepSize), sqrtBc2: tf.scalar(k.sqrtBc2) };
+      const decay = tf.scalar(k.decay);
       for (const [name, p] of this.params) {
         const g = grads.get(name);
         if (!g) throw new Error(`no gradient for ${name}`);
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        m.assign(m1);
-        v.assign(v1);
-        // p <- p * (1 - lr * wd) - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
-        const decayed = weightDecay > 0 && decays(name, p.shape) ? tf.mul(p, 1 - lr * weightDecay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), lr / bc1)));
+        const next = adamwUpdateOf<tf.Tensor>(tfArith, this.cfg, { ...s, decay: this.cfg.weightDecay > 0 && decays(name, p.shape) ? decay : undefined }, p, g, m, v);
+        m.assign(next.m);
+        v.assign(next.v);
+        p.assign(next.p);
       }
     });
   }

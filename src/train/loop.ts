@@ -13,13 +13,14 @@ import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from './data/load';
 import type { Dataset } from './data/dataset';
 import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
-import { StepMetrics, Trainer, TrainingDiverged } from './trainer';
-import type { Denoiser } from '../jit/sampler';
-import { OnnxDenoiser } from '../onnx/denoiser';
-import { createJiTSession } from '../onnx/session';
+import { StepMetrics, TrainerDenoiser, TrainingDiverged } from './trainer';
+import { EngineSetting, Trainer, createTrainer } from './engineChoice';
+import type { OnnxTrainerOptions } from './onnxTrainer';
+import { tfDenoiserFromOfficial } from '../jit/denoiser';
+import { openOnnxDenoiser } from '../onnx/denoiser';
 
 export type TrainEvent =
-  | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number }
+  | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number; engine: string }
   | { type: 'step'; metrics: StepMetrics; totalSteps: number }
   | { type: 'samples'; step: number; file: string }
   | { type: 'checkpoint'; step: number; file: string }
@@ -37,7 +38,13 @@ export interface TrainRequest {
   /** Resume: train until this step (default: the run's configured steps). */
   untilStep?: number;
   backend?: string;
-  /** Extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
+  /** The training engine: ONNX Runtime or TF.js ('auto': ONNX Runtime unless TF.js runs on a GPU). */
+  engine?: EngineSetting;
+  /** The TF.js backend runs on a GPU (tfjs-node-gpu with CUDA). */
+  tfjsOnGpu?: boolean;
+  /** ONNX Runtime training session settings (threads). */
+  onnx?: OnnxTrainerOptions;
+  /** TF.js: extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
   workers?: number | 'auto';
   /** What samples the preview grids: ONNX Runtime when it starts (auto, 5-10x TF.js on wasm) or TF.js. */
   previewEngine?: 'auto' | 'tfjs';
@@ -60,37 +67,45 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
   const emit = (e: TrainEvent) => ctl.onEvent?.(e);
   let cfg: RunConfig;
   let paths: RunPaths;
-  let trainer: Trainer;
   let dataset: Dataset;
+  let state: Parameters<typeof createTrainer>[2];
   if (req.resumeFrom) {
     paths = runPaths(path.dirname(path.dirname(path.resolve(req.resumeFrom))));
     // A checkpoint copied from another run must still fit the model this run folder was made for.
     const ck = loadCheckpoint(req.resumeFrom, runModelConfig(paths.dir));
     cfg = { ...ck.config, steps: req.untilStep ?? ck.config.steps };
     dataset = await loadDataset(cfg.data, cfg.model.inputSize, emit);
-    trainer = new Trainer(cfg, dataset, ck.state);
+    state = ck.state;
   } else {
     const o = req.overrides ?? {};
     const data = o.data ?? { kind: 'builtin' as const };
     dataset = await loadDataset(data, getPreset(o.preset ?? DEFAULT_PRESET).model.inputSize, emit);
     cfg = resolveRunConfig({ ...o, data, numClasses: dataset.numClasses });
     paths = createRunDir(req.runsRoot, req.runName ?? cfg.preset.replace('/', '-'));
-    writeJson(paths.runFile, {
-      name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), backend: req.backend ?? tf.getBackend(),
-      dataset: dataset.describe(), datasetSize: Number.isFinite(dataset.size) ? dataset.size : undefined, classNames: dataset.classNames, config: cfg,
-    });
-    trainer = new Trainer(cfg, dataset);
   }
   const backend = req.backend ?? tf.getBackend();
-  const workers = req.workers === 'auto' ? autoWorkers(backend) : req.workers ?? 0;
-  if (workers > 0) {
-    try {
-      await trainer.useWorkers(workers, backend);
-    } catch (e) {
-      emit({ type: 'log', level: 'warn', message: `Training in one thread: the data-parallel workers did not start (${e instanceof Error ? e.message : String(e)}).` });
+  const made = await createTrainer(cfg, dataset, state, { setting: req.engine ?? 'auto', tfjsOnGpu: req.tfjsOnGpu ?? false, onnx: req.onnx });
+  const trainer: Trainer = made.trainer;
+  for (const message of made.notes) emit({ type: 'log', level: 'warn', message });
+  let workers = 0;
+  if (trainer.engine === 'tfjs') {
+    workers = req.workers === 'auto' ? autoWorkers(backend) : req.workers ?? 0;
+    if (workers > 0) {
+      try {
+        await trainer.useWorkers(workers, backend);
+      } catch (e) {
+        workers = 0;
+        emit({ type: 'log', level: 'warn', message: `Training in one thread: the data-parallel workers did not start (${e instanceof Error ? e.message : String(e)}).` });
+      }
     }
   }
-  emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers });
+  if (!req.resumeFrom) {
+    writeJson(paths.runFile, {
+      name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), engine: trainer.describe(), backend,
+      dataset: dataset.describe(), datasetSize: Number.isFinite(dataset.size) ? dataset.size : undefined, classNames: dataset.classNames, config: cfg,
+    });
+  }
+  emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers, engine: trainer.describe() });
   const events = RunEventLog.open(paths.dir); // TensorBoard's view of metrics.jsonl and the preview grids
 
   const checkpoint = async () => {
@@ -99,32 +114,40 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     return file;
   };
   let previewOnTfjs = req.previewEngine === 'tfjs';
-  /** ONNX Runtime over the preview's weights copy (a session per preview: the weights change every step). */
-  const onnxPreview = async (): Promise<{ denoiser: Denoiser; engine: string; dispose(): Promise<void> } | undefined> => {
-    if (previewOnTfjs) return undefined;
+  /**
+   * The preview grids' network: ONNX Runtime over the weights copy (a session per preview: the weights change every
+   * step; 5-10x TF.js on wasm), or TF.js when asked or when ONNX Runtime does not start.
+   */
+  const previewDenoiser = async (): Promise<TrainerDenoiser> => {
+    const which = cfg.preview.weights;
+    if (previewOnTfjs && trainer.engine === 'tfjs') return trainer.denoiser(which);
+    if (previewOnTfjs) {
+      const tfNet = tfDenoiserFromOfficial(cfg.model, cfg.diffusion, await trainer.officialWeights(which));
+      return { denoiser: tfNet.denoiser, engine: `TensorFlow.js, ${backend} backend`, dispose: async () => tfNet.dispose() };
+    }
+    if (trainer.engine === 'onnx') return trainer.denoiser(which);
     try {
-      const net = await createJiTSession(cfg.model, await trainer.officialWeights(cfg.preview.weights));
-      return { denoiser: new OnnxDenoiser(net, cfg.diffusion), engine: net.describe(), dispose: () => net.dispose() };
+      return await openOnnxDenoiser(cfg.model, cfg.diffusion, await trainer.officialWeights(which));
     } catch (e) {
       previewOnTfjs = true;
       emit({ type: 'log', level: 'warn', message: `Preview grids are sampled with TensorFlow.js: ONNX Runtime did not start (${e instanceof Error ? e.message : String(e)}).` });
-      return undefined;
+      return trainer.denoiser(which);
     }
   };
   const previews = async () => {
     const p = cfg.preview;
-    const onnx = await onnxPreview();
+    const net = await previewDenoiser();
     let images: Float32Array;
     try {
-      ({ images } = await trainer.sampleImages({ n: p.n, seed: cfg.seed, weights: p.weights, denoiser: onnx?.denoiser,
+      ({ images } = await trainer.sampleImages({ n: p.n, seed: cfg.seed, weights: p.weights, denoiser: net.denoiser,
         sampler: { steps: p.steps, method: p.method, cfgScale: p.cfgScale, intervalMin: 0.1, intervalMax: 1.0 } }));
     } finally {
-      await onnx?.dispose();
+      await net.dispose();
     }
     const file = path.join(paths.samples, `step-${trainer.step}.png`);
     await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
     appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
-      engine: onnx?.engine ?? `TensorFlow.js, ${backend} backend`, time: new Date().toISOString() });
+      engine: net.engine, time: new Date().toISOString() });
     events.grid(trainer.step, file);
     emit({ type: 'samples', step: trainer.step, file });
   };
@@ -163,6 +186,6 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     return { runDir: paths.dir, step: trainer.step, reason };
   } finally {
     events.close();
-    trainer.dispose();
+    await trainer.dispose();
   }
 }

@@ -19,7 +19,7 @@ import { JiTConfig } from '../../src/jit/config';
 import { Rng } from '../../src/jit/random';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/train/runConfig';
-import { Trainer } from '../../src/train/trainer';
+import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { GOLDEN, tempDir, useWasm } from './helpers';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -286,12 +286,12 @@ describe('analysis: on a trained checkpoint', function () {
   before(async () => {
     await useWasm();
     const cfg = { ...resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 4, batch: 4, seed: 3 }), model: TINY };
-    const tr = new Trainer(cfg, createShapesDataset(16));
+    const tr = new TfjsTrainer(cfg, createShapesDataset(16));
     for (let i = 0; i < 4; i++) await tr.trainStep();
     const dir = path.join(tempDir(), 'checkpoints');
     fs.mkdirSync(dir);
     checkpoint = saveCheckpoint(dir, cfg, await tr.exportState(), 3);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it('analyses the bottleneck: every panel with consistent shapes, and the codes never beat PCA', async () => {

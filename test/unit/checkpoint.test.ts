@@ -14,7 +14,9 @@ import { paramSpecs } from '../../src/jit/params';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { runTraining } from '../../src/train/loop';
 import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
-import { Trainer, TrainerState } from '../../src/train/trainer';
+import { OnnxTrainer } from '../../src/train/onnxTrainer';
+import { TfjsTrainer } from '../../src/train/tfjsTrainer';
+import type { TrainerState } from '../../src/train/trainer';
 import { tempDir, useWasm } from './helpers';
 
 const N = 4;
@@ -27,12 +29,12 @@ function tinyConfig(model: Partial<RunConfig['model']> = {}): RunConfig {
 }
 
 async function train(cfg: RunConfig, steps: number, state?: TrainerState): Promise<TrainerState> {
-  const t = new Trainer(cfg, createShapesDataset(cfg.model.inputSize), state);
+  const t = new TfjsTrainer(cfg, createShapesDataset(cfg.model.inputSize), state);
   try {
     for (let i = 0; i < steps; i++) await t.trainStep();
     return await t.exportState();
   } finally {
-    t.dispose();
+    await t.dispose();
   }
 }
 
@@ -75,12 +77,30 @@ describe('checkpoints', () => {
       assertSameState(straight, resumed);
     });
 
-    it('runTraining resumes a run folder from its checkpoint to the same weights', async () => {
+    it('runTraining resumes a run folder from its checkpoint to the same weights (TF.js)', async () => {
       const cfg = tinyConfig();
       const file = runWith(root, 'resume', cfg, await train(cfg, N));
-      const r = await runTraining({ runsRoot: root, resumeFrom: file });
+      const r = await runTraining({ runsRoot: root, resumeFrom: file, engine: 'tfjs' });
       assert.strictEqual(r.step, 2 * N);
       assertSameState(straight, loadCheckpoint(path.join(path.dirname(file), `step-${2 * N}.safetensors`)).state);
+    });
+
+    it('runTraining resumes a run folder from its checkpoint to the same weights (ONNX Runtime, the default engine)', async () => {
+      const cfg = tinyConfig();
+      const onnx = async (steps: number, state?: TrainerState) => {
+        const t = await OnnxTrainer.create(cfg, createShapesDataset(16), state, { threads: 2 });
+        try {
+          for (let i = 0; i < steps; i++) await t.trainStep();
+          return await t.exportState();
+        } finally {
+          await t.dispose();
+        }
+      };
+      const all = await onnx(2 * N);
+      const file = runWith(root, 'resume-onnx', cfg, await onnx(N));
+      const r = await runTraining({ runsRoot: root, resumeFrom: file, onnx: { threads: 2 } });
+      assert.strictEqual(r.step, 2 * N);
+      assertSameState(all, loadCheckpoint(path.join(path.dirname(file), `step-${2 * N}.safetensors`)).state);
     });
   });
 
@@ -92,7 +112,7 @@ describe('checkpoints', () => {
 
     it('is refused by the trainer, naming the first mismatching tensor', async () => {
       const wide = await train(tinyConfig({ hiddenSize: 64 }), 1);
-      assert.throws(() => new Trainer(tinyConfig(), createShapesDataset(16), wide),
+      assert.throws(() => new TfjsTrainer(tinyConfig(), createShapesDataset(16), wide),
         /^Error: Tensor net\.pos_embed has shape \[1, 16, 64\] but this model needs \[1, 16, 32\]: the checkpoint belongs to another preset or configuration\.$/);
     });
 

@@ -69,9 +69,14 @@ describe('jit CLI', function () {
     assert.strictEqual(r.code, 0, r.err);
     const j = JSON.parse(fs.readFileSync(path.join(dir, 'bench.json'), 'utf8'));
     for (const k of ['backend', 'devices', 'matmulGflops', 'presets']) assert.ok(k in j, k);
+    assert.strictEqual(j.defaultTrainingEngine, 'onnx');
+    assert.ok(j.onnx.matmulGflops > 0 && /^ONNX Runtime, cpu execution provider/.test(j.onnx.description), JSON.stringify(j.onnx));
     for (const k of ['preset', 'batch', 'trainImagesPerSec', 'trainFlopsPerImage', 'trainEfficiency', 'sampleEvalsPerSec', 'heun50Batch16Seconds', 'peakRssMb', 'tensorsLeaked']) {
       assert.ok(k in j.presets[0], k);
     }
+    assert.deepStrictEqual(j.presets[0].trainEngines.map((e: { engine: string }) => e.engine), ['onnx', 'tfjs']);
+    for (const e of j.presets[0].trainEngines) assert.ok(e.trainImagesPerSec > 0 && e.trainEfficiency > 0, JSON.stringify(e));
+    assert.strictEqual(j.presets[0].trainImagesPerSec, j.presets[0].trainEngines[0].trainImagesPerSec, 'the headline number is the default engine\'s');
     assert.strictEqual(j.presets[0].tensorsLeaked, 0);
     assert.deepStrictEqual(j.presets[0].samplingEngines.map((e: { engine: string }) => e.engine), ['tfjs', 'onnx']);
     for (const e of j.presets[0].samplingEngines) assert.ok(e.heun50Batch16Seconds > 0, `a Heun run timed on ${e.engine}`);

@@ -11,7 +11,7 @@ import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/train/runConfig';
 import { AdamW } from '../../src/train/adamw';
 import { runTraining } from '../../src/train/loop';
-import { Trainer } from '../../src/train/trainer';
+import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { tempDir, useWasm } from './helpers';
 
 /** The ideal x-predictor for data ~ N(mu, s^2) per pixel, with z = t x + (1 - t) e, e ~ N(0, 1). */
@@ -152,10 +152,10 @@ describe('training', function () {
 
   it('trains JiT-Ti/16 on the built-in shapes: the loss falls by a clear margin over 200 steps', async () => {
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/16', numClasses: 8, steps: 200, batch: 8, seed: 1 });
-    const tr = new Trainer(cfg, createShapesDataset(64));
+    const tr = new TfjsTrainer(cfg, createShapesDataset(64));
     const losses: number[] = [];
     for (let i = 0; i < 200; i++) losses.push((await tr.trainStep()).loss);
-    tr.dispose();
+    await tr.dispose();
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     const first = mean(losses.slice(0, 20));
     const last = mean(losses.slice(-20));
@@ -165,7 +165,7 @@ describe('training', function () {
 
   it('leaks no tensors over 20 training steps', async () => {
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 30, batch: 2 });
-    const tr = new Trainer(cfg, createShapesDataset(32));
+    const tr = new TfjsTrainer(cfg, createShapesDataset(32));
     await tr.trainStep();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) await tr.trainStep();
@@ -173,56 +173,56 @@ describe('training', function () {
     const b2 = tf.memory().numTensors;
     await tr.sampleImages({ n: 2, seed: 0, weights: 'ema1', sampler: { steps: 3, method: 'heun', cfgScale: 2, intervalMin: 0.1, intervalMax: 1 } });
     assert.strictEqual(tf.memory().numTensors, b2);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it("reports the process's resident memory with every step", async () => {
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });
-    const tr = new Trainer(cfg, createShapesDataset(32));
+    const tr = new TfjsTrainer(cfg, createShapesDataset(32));
     const m = await tr.trainStep();
     const now = process.memoryUsage().rss / 2 ** 20;
     assert.ok(m.rssMB !== undefined && m.rssMB > 0.5 * now && m.rssMB < 2 * now, `rssMB ${m.rssMB} against ${now} MiB now`);
-    tr.dispose();
+    await tr.dispose();
   });
 
   it('releases every tensor when a trainer is disposed', async () => {
     const before = tf.memory().numTensors;
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2 });
-    const tr = new Trainer(cfg, createShapesDataset(32));
+    const tr = new TfjsTrainer(cfg, createShapesDataset(32));
     await tr.trainStep();
-    tr.dispose();
+    await tr.dispose();
     assert.strictEqual(tf.memory().numTensors, before);
   });
 
   it('keeps the patch embedding fixed when frozen, and trains it by default', async () => {
     for (const freeze of [true, false]) {
       const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2, freezePatchEmbed: freeze });
-      const tr = new Trainer(cfg, createShapesDataset(32));
+      const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       const w0 = tr.params.get('net.x_embedder.proj1.weight')!.dataSync().slice();
       for (let i = 0; i < 3; i++) await tr.trainStep();
       const w1 = tr.params.get('net.x_embedder.proj1.weight')!.dataSync();
       const changed = w1.some((v, i) => v !== w0[i]);
       assert.strictEqual(changed, !freeze, freeze ? 'frozen proj1 must not change' : 'trainable proj1 must change');
-      tr.dispose();
+      await tr.dispose();
     }
   });
 
   it('trains the eps and v prediction targets with the v-loss', async () => {
     for (const target of ['eps', 'v'] as const) {
       const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2, target });
-      const tr = new Trainer(cfg, createShapesDataset(32));
+      const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       const m = await tr.trainStep();
       assert.ok(Number.isFinite(m.loss) && m.loss > 0, `${target}: loss ${m.loss}`);
-      tr.dispose();
+      await tr.dispose();
     }
   });
 
   it('is deterministic from the seed', async () => {
     const run = async () => {
       const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 5, batch: 2, seed: 7 });
-      const tr = new Trainer(cfg, createShapesDataset(32));
+      const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       const l = [(await tr.trainStep()).loss, (await tr.trainStep()).loss];
-      tr.dispose();
+      await tr.dispose();
       return l;
     };
     assert.deepStrictEqual(await run(), await run());

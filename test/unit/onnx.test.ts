@@ -12,7 +12,7 @@ import { OfficialTensor, paramsFromOfficial } from '../../src/jit/params';
 import { StepRecord, sample } from '../../src/jit/sampler';
 import { benchForward, randomInputs, randomOfficialWeights } from '../../src/onnx/bench';
 import { OnnxDenoiser } from '../../src/onnx/denoiser';
-import { onnxGoldenHooks } from '../../src/onnx/golden';
+import { onnxGoldenEngine } from '../../src/onnx/golden';
 import { buildJiTModel } from '../../src/onnx/graph';
 import { loadOnnxRuntime, onnxRuntimeStatus } from '../../src/onnx/runtime';
 import { SessionCache, checkpointSession, createJiTSession, resolveProviders, resolveThreads } from '../../src/onnx/session';
@@ -88,13 +88,13 @@ describe('ONNX Runtime engine', function () {
     }
   });
 
-  it('passes the golden forward and Heun/Euler trajectory cases through verifyGolden', async () => {
-    const hooks = onnxGoldenHooks();
-    const results = await verifyGolden(GOLDEN, { ...hooks, modelCases: false });
+  it('passes every golden case through verifyGolden: forward, the v-loss and all 70 gradients (training graph), trajectories', async () => {
+    const results = await verifyGolden(GOLDEN, onnxGoldenEngine());
     const names = results.map((r) => r.case).sort();
     assert.deepStrictEqual(names.filter((n) => n.startsWith('sample.')), ['sample.euler.trajectory', 'sample.heun.trajectory']);
     assert.strictEqual(names.filter((n) => n.startsWith('forward.')).length, 8, names.join(', '));
-    assert.ok(!names.includes('loss'), 'the TF.js training cases were skipped');
+    assert.ok(names.includes('loss'), 'the loss case ran');
+    assert.strictEqual(names.filter((n) => n.startsWith('grad.')).length, 70, 'one gradient per trainable tensor');
     for (const r of results) assert.ok(r.pass, `${r.case}: ${r.error} > ${r.tolerance}`);
   });
 

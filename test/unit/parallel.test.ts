@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/train/runConfig';
-import { Trainer } from '../../src/train/trainer';
+import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { splitShard } from '../../src/train/shard';
 import { useWasm } from './helpers';
 
@@ -20,7 +20,7 @@ describe('data-parallel training (worker threads)', function () {
   it('follows the same loss trajectory and weights as single-thread training for the same seed', async () => {
     const cfg = resolveRunConfig({ preset: 'JiT-Ti/4', numClasses: 8, steps: 10, batch: 4, seed: 3 });
     const run = async (workers: number) => {
-      const tr = new Trainer(cfg, createShapesDataset(32));
+      const tr = new TfjsTrainer(cfg, createShapesDataset(32));
       await tr.useWorkers(workers, 'wasm');
       const losses: number[] = [];
       for (let i = 0; i < 3; i++) losses.push((await tr.trainStep()).loss);
@@ -28,7 +28,7 @@ describe('data-parallel training (worker threads)', function () {
       const tensors = tf.memory().numTensors;
       await tr.trainStep();
       const leaked = tf.memory().numTensors - tensors;
-      tr.dispose();
+      await tr.dispose();
       return { losses, w, leaked };
     };
     const single = await run(0);

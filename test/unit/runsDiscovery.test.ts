@@ -70,6 +70,10 @@ describe('run-folder discovery', () => {
     const v = runView(makeRun(root, 'ok'));
     assert.strictEqual(v.preset, 'JiT-Ti/4');
     assert.strictEqual(v.totalSteps, 100);
+    assert.strictEqual(v.engine, 'TensorFlow.js, wasm backend', 'a run.json from before the engine choice names its TF.js backend');
+    const onnx = runView(makeRun(root, 'onnx', { runJson: JSON.stringify({ preset: 'JiT-Ti/16', engine: 'ONNX Runtime, cpu execution provider, 2 threads', backend: 'wasm' }) }));
+    assert.strictEqual(onnx.engine, 'ONNX Runtime, cpu execution provider, 2 threads');
+    assert.strictEqual(runView(makeRun(root, 'resumed'), undefined, 'ONNX Runtime, cpu execution provider, 1 thread').engine, 'ONNX Runtime, cpu execution provider, 1 thread', 'the engine of a running training wins');
     assert.deepStrictEqual(v.config.find((r) => r[0] === 'Model'), ['Model', '— px, patch —, depth —, hidden —, — heads, bottleneck —'], 'fields missing from run.json show as —');
     const broken = runView(makeRun(root, 'broken', { runJson: '[' }));
     assert.strictEqual(broken.preset, 'unknown preset');

@@ -284,9 +284,9 @@ function showAxes(r: RunView, newRun: boolean): void {
 function showRun(r: RunView, newRun: boolean): void {
   showAxes(r, newRun);
   title.textContent = r.id;
-  meta.textContent = `${r.preset} · ${r.dataset} · backend ${r.backend}${r.devices !== '—' ? ` on ${r.devices}` : ''}`;
+  meta.textContent = `${r.preset} · ${r.dataset} · ${r.engine}${r.devices !== '—' ? ` on ${r.devices}` : ''}`;
   clear(configTable);
-  const rows: [string, string][] = [...r.config, ['Backend', r.backend], ['Devices', r.devices], ['Created', r.created]];
+  const rows: [string, string][] = [...r.config, ['Engine', r.engine], ['Devices', r.devices], ['Created', r.created]];
   for (const [k, v] of rows) configTable.append(el('tr', {}, el('th', { scope: 'row', text: k }), el('td', { text: v })));
 }
 

@@ -26,7 +26,8 @@ export interface RunView {
   preset: string;
   dataset: string;
   created: string;
-  backend: string;
+  /** What trains it, e.g. "ONNX Runtime, cpu execution provider, 2 threads" or "TensorFlow.js, wasm backend". */
+  engine: string;
   devices: string;
   /** Rows of the configuration table: [label, value]. */
   config: [string, string][];
