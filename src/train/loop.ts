@@ -16,12 +16,15 @@ import { StepMetrics, Trainer, TrainingDiverged } from './trainer';
 import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { createJiTSession } from '../onnx/session';
+import { featuresDirOf } from '../quality/evaluate';
+import { LiveQuality, QualityRecord } from '../quality/live';
 
 export type TrainEvent =
   | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number }
   | { type: 'step'; metrics: StepMetrics; totalSteps: number }
   | { type: 'samples'; step: number; file: string }
   | { type: 'checkpoint'; step: number; file: string }
+  | { type: 'quality'; metrics: QualityRecord }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'finished'; step: number; reason: 'completed' | 'stopped' | 'diverged'; checkpoint?: string; message?: string };
 
@@ -126,6 +129,14 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     emit({ type: 'samples', step: trainer.step, file });
   };
 
+  const quality = new LiveQuality(cfg, dataset, featuresDirOf(paths.dir), (level, message) => emit({ type: 'log', level, message }));
+  const measureQuality = async () => {
+    const at = { step: trainer.step, seconds: trainer.seconds, imagesSeen: trainer.imagesSeen };
+    const r = await quality.evaluateIfDue(at, () => trainer.officialWeights(cfg.preview.weights), ctl.signal);
+    if (r) appendJsonLine(paths.metrics, r);
+    if (r) emit({ type: 'quality', metrics: r });
+  };
+
   let reason: 'completed' | 'stopped' | 'diverged' = 'completed';
   let lastCheckpoint: string | undefined;
   try {
@@ -151,13 +162,16 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (m.step % cfg.sampleEvery === 0) await previews();
       if (m.step % cfg.checkpointEvery === 0 || ctl.takeCheckpointRequest?.()) lastCheckpoint = await checkpoint();
+      await measureQuality();
     }
     // Always leave a resumable checkpoint and a final grid at the step where training ended.
     if (!lastCheckpoint || !lastCheckpoint.endsWith(`step-${trainer.step}.safetensors`)) lastCheckpoint = await checkpoint();
     if (!fs.existsSync(path.join(paths.samples, `step-${trainer.step}.png`)) && reason === 'completed') await previews();
+    if (reason === 'completed') await measureQuality();
     emit({ type: 'finished', step: trainer.step, reason, checkpoint: lastCheckpoint });
     return { runDir: paths.dir, step: trainer.step, reason };
   } finally {
     trainer.dispose();
+    quality.dispose();
   }
 }
