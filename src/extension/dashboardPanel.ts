@@ -78,6 +78,10 @@ export class DashboardPanel implements vscode.Disposable {
           const from = this.series.rows.length;
           if (this.series.add(event.metrics) === 'rewind') this.sendRun();
           else this.post({ type: 'append', series: this.series.pack(from) });
+        } else if (event.type === 'quality') {
+          const from = this.series.quality.length;
+          if (this.series.addQuality(event.metrics) === 'rewind') this.sendRun();
+          else this.post({ type: 'appendQuality', quality: this.series.packQuality(from) });
         } else if (event.type === 'samples') {
           const s = this.sampleView(event.file, event.step);
           if (s) this.post({ type: 'sample', sample: s });
@@ -122,7 +126,8 @@ export class DashboardPanel implements vscode.Disposable {
       case 'overlay': {
         const dir = runDirById(this.deps.location.current(), m.id);
         if (!dir) return this.post({ type: 'error', message: `The run "${m.id}" is no longer in the runs folder.` });
-        this.post({ type: 'overlay', id: m.id, series: RunSeries.fromFile(runPaths(dir).metrics).pack() });
+        const other = RunSeries.fromFile(runPaths(dir).metrics);
+        this.post({ type: 'overlay', id: m.id, series: other.pack(), quality: other.packQuality() });
         return;
       }
       case 'stop':
@@ -159,7 +164,7 @@ export class DashboardPanel implements vscode.Disposable {
     const status: RunStatus = training ?? { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps };
     const last = listSampleGrids(this.runDir).at(-1);
     this.post({
-      type: 'run', runDir: this.runDir, run: view, series: this.series.pack(), status,
+      type: 'run', runDir: this.runDir, run: view, series: this.series.pack(), quality: this.series.packQuality(), status,
       sample: last ? this.sampleView(last.file, last.step) : undefined,
       runs: runChoices(this.deps.location.current()).filter((r) => r.id !== view.id),
     });
