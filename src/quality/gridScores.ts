@@ -11,8 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { appendJsonLine, readJsonLines, runPaths } from '../io/runs';
 
-/** Scored grids of a run, one JSON line each, beside its sample grids (the gallery shows them by step). */
-export const GRID_SCORES_FILE = 'grid-scores.jsonl';
+import { GRID_SCORES_FILE, isGridScoresLine } from './record';
 
 export { GRID_SCORE_N } from './record';
 
@@ -100,5 +99,5 @@ export function saveGridScores(scores: GridScores): string | undefined {
 /** Every scored grid of a run, oldest first (a torn last line is skipped). */
 export function readGridScores(runDir: string): GridScores[] {
   return readJsonLines<GridScores>(path.join(runPaths(runDir).samples, GRID_SCORES_FILE))
-    .filter((g) => g && Array.isArray(g.cells) && Number.isInteger(g.best) && g.cells[g.best]);
+    .filter(isGridScoresLine);
 }

@@ -120,6 +120,19 @@ describe('jit CLI', function () {
       }
     });
 
+    it('eval --grid scores every cell of the CFG x EMA grid, marks the lowest FD and saves the scores in the run', () => {
+      const ck = path.join(runDir, 'checkpoints', 'step-2.safetensors');
+      const r = jit(['eval', '--checkpoint', ck, '--grid', '--n', '8', '--steps', '2', '--cfg-scales', '1,2', '--features', features, '--json']);
+      assert.strictEqual(r.code, 0, r.err);
+      const g = JSON.parse(r.out);
+      assert.strictEqual(g.cells.length, 3 * 2 * 2, 'ema1, ema2, online x CFG 1, 2 x interval on, off');
+      assert.strictEqual(g.n, 8);
+      const fds = g.cells.map((c: { fd: number }) => c.fd);
+      assert.strictEqual(g.cells[g.best].fd, Math.min(...fds));
+      const saved = fs.readFileSync(path.join(runDir, 'samples', 'grid-scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepStrictEqual(saved.map((x) => x.best), [g.best]);
+    });
+
     it('eval explains a wrong call in one line', () => {
       for (const args of [['eval'], ['eval', '--run', dir]]) {
         const r = jit(args);

@@ -106,7 +106,8 @@ export interface GalleryEntry {
 
 export interface GalleryRun {
   id: string;
-  steps: { step: number; entries: GalleryEntry[] }[];
+  /** `scores`: the CFG x EMA grids scored at the step, one line each. */
+  steps: { step: number; entries: GalleryEntry[]; scores: string[] }[];
 }
 
 export type ToGallery =
