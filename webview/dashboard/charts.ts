@@ -69,7 +69,7 @@ export function lineChart(host: HTMLElement, t: ChartTheme, spec: ChartSpec, dat
     scales: { x: { time: false }, y: spec.log ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {} },
     axes: [
       axis(t, { values: xValues(spec.x), label: X_LABELS[spec.x], labelSize: 20, incrs: spec.x === 'seconds' ? TIME_INCRS : COUNT_INCRS }),
-      axis(t, { label: spec.yLabel, labelSize: spec.yLabel ? 20 : 0, size: 56, values: (_u, splits) => splits.map((v) => (v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(0) : String(+v.toPrecision(3)))) }),
+      axis(t, { label: spec.yLabel, labelSize: spec.yLabel ? 20 : 0, size: 56, values: (_u, splits) => splits.map((v) => (v == null ? '' : v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(0) : String(+v.toPrecision(3)))) }),
     ],
     series: [
       { label: X_LABELS[spec.x], value: (_u, v) => (v == null ? '—' : spec.x === 'seconds' ? formatTime(v) : String(v)) },
