@@ -9,7 +9,9 @@ import { encodePng, toRgbBytes } from '../../src/io/png';
 import { Rng } from '../../src/jit/random';
 import { loadFolderDataset } from '../../src/train/data/folder';
 import { SHAPE_CLASSES, createShapesDataset } from '../../src/train/data/shapes';
-import { QualityReference } from '../../src/quality/evaluate';
+import { QualityReference, evaluatorForCheckpoint } from '../../src/quality/evaluate';
+import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint';
+import { Trainer, WeightsChoice } from '../../src/train/trainer';
 import { FeatureNet, featureNetKey, loadOrTrainFeatureNet, trainFeatureNet } from '../../src/quality/featureNet';
 import { balancedDraw, realImages, rotateBatch } from '../../src/quality/realImages';
 import { Gaussian, frechetDistance, gaussianFit, sqrtPsd } from '../../src/quality/frechet';
@@ -20,6 +22,9 @@ import { LiveQuality, isQualityRecord } from '../../src/quality/live';
 import { TrainEvent, runTraining } from '../../src/train/loop';
 import { resolveRunConfig } from '../../src/train/runConfig';
 import { sharedFeaturesDir, tempDir, useWasm } from './helpers';
+
+/** The training of the trained-checkpoint test (measured: enough to beat the initialisation on both FD and accuracy). */
+const TRAINED = { steps: 200, batch: 16, lr: 1e-3, weights: 'ema1' as WeightsChoice };
 
 const gauss = (mean: number[], cov: number[][]): Gaussian => ({ mean: Float64Array.from(mean), cov: matrix(cov.length, cov.length, cov.flat()) });
 
@@ -396,5 +401,42 @@ describe('sample quality during training', function () {
     assert.strictEqual(off.due(10_000, 10_000), false);
     const every = new LiveQuality(resolveRunConfig({ preset: 'JiT-Ti/16', numClasses: 8, quality: { every: 50 } }), createShapesDataset(64), features, () => undefined);
     assert.deepStrictEqual([49, 50, 100].map((s) => every.due(s, 1)), [false, true, true]);
+  });
+});
+
+describe('sample quality of a checkpoint trained here', function () {
+  let features: string;
+  before(async () => {
+    await useWasm();
+    features = await sharedFeaturesDir();
+  });
+
+  it('scores better than its initialisation on FD and class accuracy, and the same seed gives the same metrics', async () => {
+    const root = tempDir();
+    const r = await runTraining({
+      runsRoot: root,
+      overrides: { preset: 'JiT-Ti/16', steps: TRAINED.steps, batch: TRAINED.batch, lr: TRAINED.lr, sampleEvery: 10_000, checkpointEvery: 10_000, quality: { every: 0 }, preview: { n: 2, steps: 2 } },
+    });
+    const trained = path.join(r.runDir, 'checkpoints', `step-${TRAINED.steps}.safetensors`);
+    // The same run's initialisation (the seed's weights before the first step) as step-0.
+    const { config } = loadCheckpoint(trained);
+    const start = new Trainer(config, createShapesDataset(64));
+    const initial = saveCheckpoint(path.dirname(trained), config, await start.exportState(), 10);
+    start.dispose();
+
+    const evaluator = await evaluatorForCheckpoint(trained, 128, { featuresDir: features });
+    try {
+      const settings = { steps: 10, method: 'heun' as const, cfgScale: 1, intervalMin: 0.1, intervalMax: 1, seed: 0 };
+      const before = await evaluator.evaluateCheckpoint(initial, TRAINED.weights, settings);
+      const after = await evaluator.evaluateCheckpoint(trained, TRAINED.weights, settings);
+      assert.strictEqual(before.step, 0);
+      assert.ok(after.fd < before.fd, `FD ${after.fd} after ${TRAINED.steps} steps, ${before.fd} at the start`);
+      assert.ok(after.classAccuracy! > before.classAccuracy!, `class accuracy ${after.classAccuracy} after ${TRAINED.steps} steps, ${before.classAccuracy} at the start`);
+      const again = await evaluator.evaluateCheckpoint(trained, TRAINED.weights, settings);
+      assert.deepStrictEqual({ ...again, evalSeconds: 0 }, { ...after, evalSeconds: 0 });
+    } finally {
+      evaluator.dispose();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
