@@ -12,7 +12,7 @@ import type { OfficialTensor } from '../jit/params';
 import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { firstLine } from '../onnx/runtime';
-import { OnnxOptions, checkpointSession } from '../onnx/session';
+import { OnnxOptions, checkpointSession, createJiTSession } from '../onnx/session';
 import { backendInfo } from '../engine/backend';
 import type { RunConfig } from '../train/runConfig';
 import type { WeightsChoice } from '../train/trainer';
@@ -94,7 +94,31 @@ export async function openDenoiser(ck: CheckpointWeights, choice: EngineChoice =
       notes.push(`${firstLine(e).replace(/\.$/, '')}; sampling with TensorFlow.js instead.`);
     }
   }
-  const tfNet = tfDenoiserFromOfficial(ck.model, ck.diffusion, ck.weights);
+  return tfjsDenoiser(ck.model, ck.diffusion, ck.weights, notes);
+}
+
+/**
+ * The denoiser over a weights copy held in memory (e.g. a training run's current weights): a session of its own on
+ * ONNX Runtime, or TensorFlow.js when that cannot start or is asked for, with the reason in the report's notes.
+ */
+export async function openWeightsDenoiser(model: JiTConfig, diffusion: DiffusionConfig, weights: Map<string, OfficialTensor>,
+  choice: EngineChoice = {}): Promise<OpenDenoiser> {
+  const notes: string[] = [];
+  if (choice.engine !== 'tfjs') {
+    try {
+      const net = await createJiTSession(model, weights, '', choice.onnx ?? {});
+      const report: EngineReport = { engine: 'onnx', provider: net.provider, description: net.describe(), notes: [...net.notes] };
+      return { denoiser: new OnnxDenoiser(net, diffusion), report, dispose: () => void net.dispose().catch(() => undefined) };
+    } catch (e) {
+      if (choice.engine === 'onnx') throw e;
+      notes.push(`${firstLine(e).replace(/\.$/, '')}; sampling with TensorFlow.js instead.`);
+    }
+  }
+  return tfjsDenoiser(model, diffusion, weights, notes);
+}
+
+function tfjsDenoiser(model: JiTConfig, diffusion: DiffusionConfig, weights: Map<string, OfficialTensor>, notes: string[]): OpenDenoiser {
+  const tfNet = tfDenoiserFromOfficial(model, diffusion, weights);
   const backend = backendInfo()?.backend ?? tf.getBackend();
   return { denoiser: tfNet.denoiser, report: { engine: 'tfjs', provider: backend, description: `TensorFlow.js, ${backend} backend`, notes }, dispose: tfNet.dispose };
 }

@@ -9,7 +9,7 @@ import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
 import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
-import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint } from '../engine/sampling';
+import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint, sampleToFolder } from '../engine/sampling';
 import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
@@ -18,6 +18,7 @@ import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engine
 import { RunOverrides } from '../train/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { addScalarsCommand } from './scalars';
+import { addEvalCommand } from './evaluate';
 import { toyCommand } from '../toy/cli';
 
 const int = (name: string) => (v: string) => {
@@ -53,9 +54,10 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const data = o.data === 'builtin' ? { kind: 'builtin' as const } : { kind: 'folder' as const, dir: path.resolve(String(o.data)), hflip: Boolean(o.hflip) };
   const overrides: RunOverrides = {
     preset: o.preset as string, data, steps: o.steps as number, batch: o.batch as number, lr: o.lr as number | undefined,
-    blr: o.blr as number | undefined, seed: o.seed as number, sampleEvery: o.sampleEvery as number, checkpointEvery: o.checkpointEvery as number,
+    blr: o.blr as number | undefined, seed: o.seed as number, sampleEvery: o.sampleEvery as number, checkpointEvery: o.checkpointEvery as number, keepCheckpoints: o.keepCheckpoints as number,
     target: o.target as RunOverrides['target'], freezePatchEmbed: Boolean(o.freezePatchEmbed), schedule: o.schedule as RunOverrides['schedule'],
     preview: { steps: o.previewSteps as number, ...(o.previewN ? { n: o.previewN as number } : {}) },
+    quality: { every: o.evalEvery as number | 'auto' | undefined, n: o.evalN as number | undefined, steps: o.evalSteps as number | undefined },
   };
   const controller = new AbortController();
   let interrupted = false;
@@ -92,6 +94,15 @@ async function train(o: Record<string, unknown>): Promise<void> {
       case 'checkpoint':
         if (!tty) console.log(`${e.type}: ${e.file}`);
         break;
+      case 'quality': {
+        const q = e.metrics;
+        const line = `quality at step ${q.step}: FD ${q.fd.toFixed(2)} (floor ${q.fdFloor.toFixed(2)})${q.classAccuracy === null ? '' : `, class accuracy ${(100 * q.classAccuracy).toFixed(1)}%`}, ` +
+          `precision ${q.precision.toFixed(2)}, recall ${q.recall.toFixed(2)}${q.seam === null ? '' : `, seam ${q.seam.toFixed(2)}`} (${q.n} samples, ${q.evalSeconds.toFixed(0)} s)`;
+        if (tty) bar.stop();
+        console.log(line);
+        if (tty) bar.start(bar.getTotal(), q.step, { loss: smooth.toFixed(4), ips: '-', eta_h: '?' });
+        break;
+      }
       case 'log':
         if (tty) bar.stop();
         console.error(`${e.level}: ${e.message}`);
@@ -158,6 +169,21 @@ async function golden(file: string, o: { json?: boolean; backend?: BackendChoice
 async function sampleCmd(o: Record<string, unknown>): Promise<void> {
   await initBackend(o.backend as BackendChoice);
   const [intervalMin, intervalMax] = (o.interval as [number, number]) ?? [0.1, 1.0];
+  if (o.outDir) {
+    if (o.out || o.classes) throw new Error('--out-dir writes one PNG per image with class-balanced labels; leave out --out and --classes.');
+    const r = await sampleToFolder({
+      checkpoint: path.resolve(String(o.checkpoint)), outDir: String(o.outDir), n: o.n as number, steps: o.steps as number, method: o.method as 'heun' | 'euler',
+      cfgScale: o.cfg as number, intervalMin, intervalMax, seed: o.seed as number, weights: o.ema === 'none' ? 'online' : (o.ema as 'ema1' | 'ema2'),
+      engine: o.engine as SamplingEngine, onnx: { threads: o.onnxThreads as number | undefined },
+    }, (done, total) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rsampling: ${done}/${total} images`);
+    });
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    for (const n of r.engine.notes) console.error(`note: ${n}`);
+    console.log(`engine: ${r.engine.description}`);
+    console.log(`wrote ${r.n} PNG files and samples.json to ${r.dir} (${r.seconds.toFixed(1)} s); e.g. fidelity --gpu 0 --fid --input1 ${r.dir} --input2 <real images>`);
+    return;
+  }
   const r = await sampleFromCheckpoint({
     checkpoint: path.resolve(String(o.checkpoint)), n: o.n as number, steps: o.steps as number, method: o.method as 'heun' | 'euler',
     cfgScale: o.cfg as number, intervalMin, intervalMax, seed: o.seed as number, weights: o.ema === 'none' ? 'online' : (o.ema as 'ema1' | 'ema2'),
@@ -198,8 +224,17 @@ export function buildProgram(): Command {
     .option('--name <name>', 'run name suffix')
     .option('--sample-every <n>', 'write a sample grid every n steps', int('sample-every'), 250)
     .option('--checkpoint-every <n>', 'write a checkpoint every n steps', int('checkpoint-every'), 500)
+    .option('--keep-checkpoints <n>', 'checkpoints kept (older ones are deleted; keep more to evaluate quality over training)', int('keep-checkpoints'), 3)
     .option('--preview-steps <n>', 'Heun steps of the preview sample grids', int('preview-steps'), 20)
     .option('--preview-n <n>', 'images in each preview grid', int('preview-n'))
+    .option('--eval-every <n|auto>', 'measure sample quality every n steps (0: never; auto: keeping it under 10% of the training time)', (v: string) => {
+      if (v === 'auto') return v;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('eval-every must be auto or a whole number (0: never).');
+      return n;
+    })
+    .option('--eval-n <n>', 'samples per quality measurement (default 256)', int('eval-n'))
+    .option('--eval-steps <n>', 'Heun steps of those samples (default 20)', int('eval-steps'))
     .addOption(new Option('--target <kind>', 'prediction target (all trained with the v-loss)').choices(['x', 'eps', 'v']).default('x'))
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
@@ -225,6 +260,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--ema <copy>', 'weights: EMA copy or none (online)').choices(['ema1', 'ema2', 'none']).default('ema1'))
     .option('--classes <list>', 'comma-separated class labels (default: cycle through all)')
     .option('--out <file>', 'output PNG (default: the run\'s samples/ folder)')
+    .option('--out-dir <folder>', 'one PNG per image (class-balanced) in this folder, for Inception FID with torch-fidelity')
     .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...SAMPLING_ENGINES]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
     .addOption(backendOption())
@@ -240,6 +276,7 @@ export function buildProgram(): Command {
     .addOption(backendOption()).action(golden);
   addCheckpointCommands(program);
   addScalarsCommand(program);
+  addEvalCommand(program, { int, num, interval, backendOption });
   program.addCommand(toyCommand({ int, num, backendOption }));
   return program;
 }

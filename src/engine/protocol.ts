@@ -21,7 +21,8 @@ import type {
   InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
 } from './inspectorService';
 import type { LabParams, LabProgress, LabResult } from './labService';
-import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './viewTypes';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './viewTypes';
+import type { GridScores } from '../quality/gridScores';
 
 export interface EngineProcessInfo {
   pid: number;
@@ -132,6 +133,8 @@ export interface EngineMethods {
   bottleneckView: { params: BottleneckParams; result: BottleneckView; progress: never };
   /** The CFG x EMA grid; progress counts cells. */
   gridView: { params: GridParams; result: GridView; progress: { done: number; total: number } };
+  /** Sample-quality scores of every cell of the grid (saved beside the run's sample grids); progress counts cells. */
+  gridScores: { params: GridScoreParams; result: GridScores; progress: { done: number; total: number } };
 }
 
 /** Methods the host serves (none yet: the engine only streams). */
@@ -218,4 +221,5 @@ export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {
   compareMethods: Infinity,
   bottleneckView: 600_000,
   gridView: Infinity,
+  gridScores: Infinity,
 };

@@ -1,14 +1,16 @@
 // Sampling from a checkpoint file into a PNG grid (and the run's samples/index.jsonl when the checkpoint
 // belongs to a run): what `jit sample` and the extension's "JiT: Sample" do.
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
 import * as path from 'path';
-import { writeImageGrid } from '../io/png';
+import { encodePng, toRgbBytes, writeImageGrid } from '../io/png';
 import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
-import { appendJsonLine, runPaths } from '../io/runs';
+import { appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
 import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../train/trainer';
 import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
+import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 
 export { SAMPLING_ENGINES } from '../analysis/checkpointModel';
 export type { EngineReport, SamplingEngine } from '../analysis/checkpointModel';
@@ -77,6 +79,55 @@ export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (eva
     z0.dispose();
     engine.dispose();
   }
+}
+
+export interface FolderSampleRequest extends Omit<SampleRequest, 'out' | 'classes'> {
+  /** Folder to write <index>.png files into (created; must hold no PNG files yet). */
+  outDir: string;
+}
+
+export interface FolderSampleResult {
+  dir: string;
+  n: number;
+  seconds: number;
+  engine: EngineReport;
+}
+
+/**
+ * One PNG per image, 000000.png, 000001.png, ..., with class-balanced labels (0, 1, ..., K-1, 0, ...), in one flat
+ * folder: the layout torch-fidelity (and clean-fid, pytorch-fid) read, so the official Inception FID can be computed
+ * elsewhere. samples.json beside them records the settings and every image's label.
+ */
+export async function sampleToFolder(req: FolderSampleRequest, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<FolderSampleResult> {
+  const started = performance.now();
+  const dir = path.resolve(req.outDir);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is a file; --out-dir needs a folder.`);
+  if (fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.toLowerCase().endsWith('.png'))) {
+    throw new Error(`${dir} already holds PNG files, which would be mixed with the new samples; pass an empty or new folder.`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const ck = await loadCheckpointWeights(req.checkpoint, req.weights);
+  const { model, diffusion } = ck;
+  const labels = balancedLabels(req.n, model.numClasses);
+  const digits = Math.max(6, String(req.n - 1).length);
+  const engine = await openDenoiser(ck, req);
+  const S = model.inputSize;
+  try {
+    await sampleInChunks(engine.denoiser, model, diffusion, labels,
+      { steps: req.steps, method: req.method, cfgScale: req.cfgScale, intervalMin: req.intervalMin, intervalMax: req.intervalMax }, req.seed, async (images, offset) => {
+        const m = images.length / (3 * S * S);
+        for (let i = 0; i < m; i++) {
+          await fs.promises.writeFile(path.join(dir, `${String(offset + i).padStart(digits, '0')}.png`), await encodePng(toRgbBytes(images, i, S), S, S));
+        }
+      }, { signal, onProgress });
+  } finally {
+    engine.dispose();
+  }
+  writeJson(path.join(dir, 'samples.json'), {
+    checkpoint: req.checkpoint, step: ck.step, weights: req.weights, seed: req.seed, n: req.n, steps: req.steps, method: req.method, cfg: req.cfgScale,
+    interval: [req.intervalMin, req.intervalMax], engine: engine.report.description, numClasses: model.numClasses, labels: [...labels], time: new Date().toISOString(),
+  });
+  return { dir, n: req.n, seconds: (performance.now() - started) / 1000, engine: engine.report };
 }
 
 function defaultOutput(req: SampleRequest, step: number | undefined): string {

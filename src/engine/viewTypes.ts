@@ -96,6 +96,16 @@ export interface GridParams {
   method?: SamplingMethod;
 }
 
+/** Scores of the grid's cells: the same scales, seed and steps as the grid on the page. */
+export interface GridScoreParams {
+  checkpoint: string;
+  cfgScales?: number[];
+  seed?: number;
+  steps?: number;
+  /** More samples per cell: a ranking to rely on. */
+  sweep?: boolean;
+}
+
 export interface GridView {
   step?: number;
   imageSize: number;

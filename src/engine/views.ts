@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { analyseBottleneck } from '../analysis/bottleneck';
 import { loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
 import { cfgEmaGrid } from '../analysis/grid';
+import { GRID_SCORE_N, saveGridScores, scoreGrid } from '../quality/gridScores';
 import { TrajectoryRecorder, compareEulerHeun, packTrajectory, pathOf, pcaPaths } from '../analysis/trajectory';
 import { readTrajectory, writeTrajectory } from '../analysis/trajectoryFile';
 import { toRgbBytes } from '../io/png';
@@ -182,5 +183,12 @@ export function registerViewHandlers(peer: RpcPeer<HostMethods, EngineMethods, n
   peer.handle('gridView', async (params, ctx) => {
     await ensureBackend();
     return gridView(params, (done, total) => ctx.progress({ done, total }), ctx.signal);
+  });
+  peer.handle('gridScores', async (p, ctx) => {
+    await ensureBackend();
+    const scores = await scoreGrid(p.checkpoint, { n: p.sweep ? GRID_SCORE_N.sweep : GRID_SCORE_N.quick, cfgScales: p.cfgScales, seed: p.seed, steps: p.steps },
+      (done, total) => ctx.progress({ done, total }), ctx.signal);
+    saveGridScores(scores);
+    return scores;
   });
 }

@@ -88,6 +88,10 @@ export class DashboardPanel implements vscode.Disposable {
           const from = this.series.rows.length;
           if (this.series.add(event.metrics) === 'rewind') this.sendRun();
           else this.post({ type: 'append', series: this.series.pack(from) });
+        } else if (event.type === 'quality') {
+          const from = this.series.quality.length;
+          if (this.series.addQuality(event.metrics) === 'rewind') this.sendRun();
+          else this.post({ type: 'appendQuality', quality: this.series.packQuality(from) });
         } else if (event.type === 'samples') {
           const s = this.sampleView(event.file, event.step);
           if (s) this.post({ type: 'sample', sample: s });
@@ -166,12 +170,14 @@ export class DashboardPanel implements vscode.Disposable {
       if (!o) return this.post({ type: 'error', message: `The official run "${id}" is no longer in the folders of jit.extraRunFolders.` });
       const curve = new OfficialCurve();
       await new EventLogReader(o.dir).read((e) => curve.add(e));
-      this.post({ type: 'overlay', id, series: RunSeries.fromOfficial(curve.rows, (await this.deps.official.info(o.dir))?.itersPerEpoch).pack() });
+      const series = RunSeries.fromOfficial(curve.rows, (await this.deps.official.info(o.dir))?.itersPerEpoch);
+      this.post({ type: 'overlay', id, series: series.pack(), quality: series.packQuality() });
       return;
     }
     const dir = runDirById(this.deps.location.current(), id);
     if (!dir) return this.post({ type: 'error', message: `The run "${id}" is no longer in the runs folder.` });
-    this.post({ type: 'overlay', id, series: RunSeries.fromFile(runPaths(dir).metrics, readRunFile(dir)?.datasetSize).pack() });
+    const series = RunSeries.fromFile(runPaths(dir).metrics, readRunFile(dir)?.datasetSize);
+    this.post({ type: 'overlay', id, series: series.pack(), quality: series.packQuality() });
   }
 
   /** An official output folder: its curve from the event files (followed as they grow), its args as configuration. */
@@ -194,7 +200,7 @@ export class DashboardPanel implements vscode.Disposable {
       const view = officialRunView(o.dir, info);
       const last = listSampleGrids(o.dir).at(-1);
       this.post({
-        type: 'run', runDir: o.dir, run: view, series: this.series.pack(), status: { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps },
+        type: 'run', runDir: o.dir, run: view, series: this.series.pack(), quality: this.series.packQuality(), status: { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps },
         sample: last ? this.sampleView(last.file, last.step) : undefined, runs: this.choices(o.dir),
       });
     });
@@ -229,7 +235,7 @@ export class DashboardPanel implements vscode.Disposable {
     const status: RunStatus = training ?? { state: 'idle', step: this.series.lastStep, totalSteps: view.totalSteps };
     const last = listSampleGrids(this.runDir).at(-1);
     this.post({
-      type: 'run', runDir: this.runDir, run: view, series: this.series.pack(), status,
+      type: 'run', runDir: this.runDir, run: view, series: this.series.pack(), quality: this.series.packQuality(), status,
       sample: last ? this.sampleView(last.file, last.step) : undefined,
       runs: this.choices(this.runDir),
     });

@@ -7,7 +7,8 @@ import { ENGINE_TIMEOUTS, TensorPack } from '../engine/protocol';
 import { runCheckpoints, runDirOfCheckpoint } from '../io/officialOutput';
 import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
 import type { GridView } from '../engine/viewTypes';
-import { CellRequest, gridCellRequest, sampleCommandLine } from './gridCells';
+import { CellRequest, gridCellRequest, gridScoresView, sampleCommandLine } from './gridCells';
+import { GRID_SCORE_N } from '../quality/record';
 import { DashboardDeps } from './dashboardPanel';
 import { classLabel, classNames } from './runInfo';
 import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
@@ -241,6 +242,25 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
     }
   }
 
+  /** Scores the cells of the grid on the page (its scales, seed and steps), saved beside the run's sample grids. */
+  private async score(sweep: boolean): Promise<void> {
+    const g = this.shown;
+    if (!g) return;
+    const signal = this.freshSignal();
+    this.post({ type: 'scoring', message: 'Scoring the cells in the engine…' });
+    try {
+      const { peer } = await this.deps.engine.ensure();
+      const s = await peer.request('gridScores', { checkpoint: this.checkpoint, cfgScales: g.cfgScales, seed: g.seed, steps: g.steps, sweep }, {
+        timeoutMs: ENGINE_TIMEOUTS.gridScores, signal,
+        onProgress: (p) => this.post({ type: 'scoring', message: `Scoring the cells: ${p.done} of ${p.total}, ${sweep ? GRID_SCORE_N.sweep : GRID_SCORE_N.quick} samples each…` }),
+      });
+      if (this.shown !== g) return;
+      this.post({ type: 'scores', scores: gridScoresView(g, s) });
+    } catch (e) {
+      if (!signal.aborted) this.post({ type: 'scoring', message: `Scoring failed: ${message(e)}` });
+    }
+  }
+
   private cellRequest(at: GridCellAt): CellRequest {
     if (!this.shown) throw new Error('The grid is still being sampled.');
     return gridCellRequest(this.shown, this.checkpoint, at);
@@ -252,6 +272,8 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
       case 'sample':
         this.settings = m.settings ?? this.settings;
         return this.load();
+      case 'score':
+        return this.score(m.sweep);
       case 'sampleCell': {
         const request = this.cellRequest(m);
         await vscode.commands.executeCommand('jit.sample', vscode.Uri.file(request.checkpoint), request);

@@ -41,7 +41,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly location: RunsLocation, training: TrainingController) {
-    this.watcher = new RunsFolderWatcher(location, '**/samples/*.{png,json}', () => this.sendSoon());
+    this.watcher = new RunsFolderWatcher(location, '**/samples/*.{png,json,jsonl}', () => this.sendSoon());
     this.subscriptions.push(
       training.onDidEvent(({ runDir, event }) => {
         if (event.type === 'started' && !this.runDir) this.showRun(runDir);
@@ -128,6 +128,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
       id: g.id,
       steps: g.steps.map((s) => ({
         step: s.step,
+        scores: s.scores,
         entries: s.entries.map((e) => {
           const key = `${g.id}/${path.basename(e.file)}`;
           this.entries.set(key, { runDir: g.runDir, entry: e });

@@ -2,7 +2,8 @@
 // noise and settings, and the same request as a `jit sample` command line.
 import type { SampleRequest } from '../engine/sampling';
 import type { GridView } from '../engine/viewTypes';
-import type { GridCellAt } from '../../webview/shared/viewsProtocol';
+import type { GridCellAt, GridScoresView } from '../../webview/shared/viewsProtocol';
+import type { GridScores } from '../quality/gridScores';
 
 export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;
 
@@ -22,4 +23,16 @@ export function sampleCommandLine(r: CellRequest): string {
   return ['npx jit sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
     `--interval ${r.intervalMin},${r.intervalMax}`, `--seed ${r.seed}`, `--ema ${r.weights === 'online' ? 'none' : r.weights}`,
     ...(r.classes?.length ? [`--classes ${r.classes.join(',')}`] : [])].join(' ');
+}
+
+/** Scores placed on the cells of the grid they were made for (cells not in it are left out). */
+export function gridScoresView(g: GridView, s: GridScores): GridScoresView {
+  const at = (c: GridScores['cells'][number]): GridCellAt => ({
+    interval: g.intervals.findIndex((i) => i.min === c.intervalMin && i.max === c.intervalMax),
+    row: g.weights.indexOf(c.weights),
+    column: g.cfgScales.indexOf(c.cfgScale),
+  });
+  const placed = s.cells.map((c) => ({ ...at(c), fd: c.fd, classAccuracy: c.classAccuracy, seam: c.seam }));
+  return { n: s.n, floor: s.real.fdFloor, realAccuracy: s.real.realAccuracy, seconds: s.seconds, best: at(s.cells[s.best]),
+    cells: placed.filter((c) => c.interval >= 0 && c.row >= 0 && c.column >= 0) };
 }

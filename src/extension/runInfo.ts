@@ -2,6 +2,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { discoverRuns, runPaths } from '../io/runs';
+import type { QualityRecord } from '../quality/record';
+import { RunSeries } from './runSeries';
 import type { RunConfig } from '../train/runConfig';
 import type { OfficialRunInfo } from '../io/officialOutput';
 import type { RunChoice, RunView } from '../../webview/shared/protocol';
@@ -123,4 +125,27 @@ export function classLabel(names: string[], l: number): string {
 /** Class names of a run, for labelling samples. */
 export function classNames(runDir: string): string[] {
   return readRunFile(runDir)?.classNames ?? [];
+}
+
+/** The evaluation with the lowest Fréchet distance in a run's current history (a resume replaces what followed its step). */
+export type BestQuality = Pick<QualityRecord, 'step' | 'fd' | 'fdFloor' | 'classAccuracy'>;
+
+const bestCache = new Map<string, { stamp: string; best: BestQuality | undefined }>();
+
+/** Reads metrics.jsonl again only when it changed (size or modification time), as the Runs tree asks often. */
+export function bestQuality(runDir: string): BestQuality | undefined {
+  const file = runPaths(runDir).metrics;
+  let stamp: string;
+  try {
+    const st = fs.statSync(file);
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+  const cached = bestCache.get(file);
+  if (cached?.stamp === stamp) return cached.best;
+  let best: BestQuality | undefined;
+  for (const r of RunSeries.fromFile(file).quality) if (!best || r.fd < best.fd) best = { step: r.step, fd: r.fd, fdFloor: r.fdFloor, classAccuracy: r.classAccuracy };
+  bestCache.set(file, { stamp, best });
+  return best;
 }

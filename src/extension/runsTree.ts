@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { listOfficialCheckpoints, OfficialRunSummary } from '../io/officialOutput';
 import { discoverRuns, listCheckpoints, listSampleGrids, RunSummary } from '../io/runs';
 import type { OfficialRuns } from './officialRuns';
-import type { RunFile } from './runInfo';
+import { type RunFile, bestQuality } from './runInfo';
 import { RunsLocation } from './runsLocation';
 import { RunsFolderWatcher } from './runsFolderWatcher';
 import { TrainingController } from './training';
@@ -28,7 +28,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     this.watcher = new RunsFolderWatcher(location, '**/{run.json,*.safetensors,*.png}', () => this.refreshSoon(), ['create', 'delete']);
     this.subscriptions.push(
       location.onDidChange(() => this.refresh()),
-      training.onDidEvent(({ event }) => (event.type === 'started' || event.type === 'checkpoint' || event.type === 'samples' || event.type === 'finished') && this.refreshSoon()),
+      training.onDidEvent(({ event }) => ['started', 'checkpoint', 'samples', 'quality', 'finished'].includes(event.type) && this.refreshSoon()),
       training.onDidChangeStatus(() => this.refreshSoon()),
       official.onDidChange(() => this.refreshSoon()),
     );
@@ -113,11 +113,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       item.id = `run:${node.dir}`;
       const steps = run?.config?.steps;
       const last = node.summary.checkpoints.at(-1)?.step;
-      item.description = [run?.preset ?? 'run.json unreadable', status ? `${status.state} ${status.step}/${status.totalSteps}` : last !== undefined ? `step ${last}${steps ? `/${steps}` : ''}` : 'no checkpoint'].join(' · ');
+      const best = bestQuality(node.dir);
+      item.description = [run?.preset ?? 'run.json unreadable', status ? `${status.state} ${status.step}/${status.totalSteps}` : last !== undefined ? `step ${last}${steps ? `/${steps}` : ''}` : 'no checkpoint',
+        best ? `best FD ${best.fd.toPrecision(3)}` : undefined].filter(Boolean).join(' · ');
       item.iconPath = new vscode.ThemeIcon(status ? 'sync~spin' : 'beaker');
       item.contextValue = status ? 'jitRunTraining' : node.summary.checkpoints.length ? 'jitRunResumable' : 'jitRun';
       item.resourceUri = vscode.Uri.file(node.dir);
-      item.tooltip = new vscode.MarkdownString().appendText(`${node.summary.name}\n${run?.dataset ?? ''}\n${node.summary.checkpoints.length} checkpoints, ${node.summary.samples.length} sample grids`);
+      const quality = best ? `\nbest FD ${best.fd.toPrecision(3)} at step ${best.step} (floor ${best.fdFloor.toPrecision(3)}${best.classAccuracy === null ? '' : `, class accuracy ${(100 * best.classAccuracy).toFixed(1)}%`})` : '';
+      item.tooltip = new vscode.MarkdownString().appendText(`${node.summary.name}\n${run?.dataset ?? ''}\n${node.summary.checkpoints.length} checkpoints, ${node.summary.samples.length} sample grids${quality}`);
       return item;
     }
     const name = path.basename(node.file);

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { hasTrajectory } from '../analysis/trajectoryFile';
 import { readJsonLines, runPaths } from '../io/runs';
+import { GRID_SCORES_FILE, describeGridScores, isGridScoresLine } from '../quality/record';
 
 /** One line of samples/index.jsonl (written by training and by sampling). */
 export interface SampleIndexLine {
@@ -37,6 +38,8 @@ export interface SampleEntry {
 export interface StepGroup {
   step: number;
   entries: SampleEntry[];
+  /** The CFG x EMA grids scored at this step, one line each. */
+  scores: string[];
 }
 
 export interface RunGroups {
@@ -74,8 +77,10 @@ export function runSampleGroups(runDir: string): RunGroups {
     list.push(entry);
     byStep.set(step, list);
   }
+  const scores = readJsonLines(path.join(dir, GRID_SCORES_FILE)).filter(isGridScoresLine);
   const steps = [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, entries]) => ({
     step,
+    scores: scores.filter((g) => g.step === step).map(describeGridScores),
     // Training's preview first, then samples oldest first.
     entries: entries.sort((a, b) => (a.origin === b.origin ? a.mtimeMs - b.mtimeMs : a.origin === 'training' ? -1 : 1)),
   }));

@@ -10,7 +10,7 @@ import type { TrainerState, WeightsChoice } from '../train/trainer';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic';
 import { RUN_FILE, listCheckpoints, writeJson } from './runs';
 import { isZipFile } from './pth';
-import { TensorToWrite, encodeSafetensors, readSafetensors } from './safetensors';
+import { TensorToWrite, encodeSafetensors, readHeader, readSafetensors } from './safetensors';
 
 export const CHECKPOINT_FORMAT = 'jit-explorer-checkpoint/1';
 
@@ -230,6 +230,16 @@ export function loadWeights(file: string, which: WeightsChoice, configHint?: JiT
   const online = section(tensors, '');
   weights = new Map([...online, ...weights]);
   return { model, weights, step: metadata.step ? Number(metadata.step) : undefined, run };
+}
+
+/** Training seconds recorded in a checkpoint of this project (header only); undefined for a bare state dict. */
+export function loadCheckpointSeconds(file: string): number | undefined {
+  try {
+    const seconds = (JSON.parse(readHeader(file).metadata.state ?? '{}') as { seconds?: unknown }).seconds;
+    return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Infers the architecture of a bare state dict from its tensor shapes. */

@@ -18,12 +18,15 @@ import { EngineSetting, Trainer, createTrainer } from './engineChoice';
 import type { OnnxTrainerOptions } from './onnxTrainer';
 import { tfDenoiserFromOfficial } from '../jit/denoiser';
 import { openOnnxDenoiser } from '../onnx/denoiser';
+import { featuresDirOf } from '../quality/evaluate';
+import { LiveQuality, QualityRecord } from '../quality/live';
 
 export type TrainEvent =
   | { type: 'started'; runDir: string; config: RunConfig; dataset: string; resumedFrom?: string; step: number; workers: number; engine: string }
   | { type: 'step'; metrics: StepMetrics; totalSteps: number }
   | { type: 'samples'; step: number; file: string }
   | { type: 'checkpoint'; step: number; file: string }
+  | { type: 'quality'; metrics: QualityRecord }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'finished'; step: number; reason: 'completed' | 'stopped' | 'diverged'; checkpoint?: string; message?: string };
 
@@ -152,6 +155,16 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     emit({ type: 'samples', step: trainer.step, file });
   };
 
+  const quality = new LiveQuality(cfg, dataset, featuresDirOf(paths.dir), (level, message) => emit({ type: 'log', level, message }));
+  const measureQuality = async () => {
+    const at = { step: trainer.step, seconds: trainer.seconds, imagesSeen: trainer.imagesSeen };
+    const r = await quality.evaluateIfDue(at, () => trainer.officialWeights(cfg.preview.weights), ctl.signal);
+    if (!r) return;
+    appendJsonLine(paths.metrics, r);
+    events.record('quality', r);
+    emit({ type: 'quality', metrics: r });
+  };
+
   let reason: 'completed' | 'stopped' | 'diverged' = 'completed';
   let lastCheckpoint: string | undefined;
   try {
@@ -178,14 +191,17 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (m.step % cfg.sampleEvery === 0) await previews();
       if (m.step % cfg.checkpointEvery === 0 || ctl.takeCheckpointRequest?.()) lastCheckpoint = await checkpoint();
+      await measureQuality();
     }
     // Always leave a resumable checkpoint and a final grid at the step where training ended.
     if (!lastCheckpoint || !lastCheckpoint.endsWith(`step-${trainer.step}.safetensors`)) lastCheckpoint = await checkpoint();
     if (!fs.existsSync(path.join(paths.samples, `step-${trainer.step}.png`)) && reason === 'completed') await previews();
+    if (reason === 'completed') await measureQuality();
     emit({ type: 'finished', step: trainer.step, reason, checkpoint: lastCheckpoint });
     return { runDir: paths.dir, step: trainer.step, reason };
   } finally {
     events.close();
     await trainer.dispose();
+    quality.dispose();
   }
 }

@@ -16,6 +16,18 @@ export interface PreviewConfig {
   weights: 'ema1' | 'ema2' | 'online';
 }
 
+/** The live sample-quality evaluation during training (src/quality/live.ts). */
+export interface QualityConfig {
+  /** Evaluate every this many steps; 0: never; 'auto': whenever evaluation stays under a tenth of the training time. */
+  every: number | 'auto';
+  /** Samples (and real images on each side) per evaluation. */
+  n: number;
+  /** Heun steps of its samples. */
+  steps: number;
+}
+
+export const DEFAULT_QUALITY: QualityConfig = { every: 'auto', n: 256, steps: 20 };
+
 export interface RunConfig {
   preset: string;
   model: JiTConfig;
@@ -37,6 +49,8 @@ export interface RunConfig {
   checkpointEvery: number;
   keepCheckpoints: number;
   preview: PreviewConfig;
+  /** Absent in runs made before it existed: DEFAULT_QUALITY. */
+  quality?: QualityConfig;
 }
 
 export interface RunOverrides {
@@ -59,6 +73,7 @@ export interface RunOverrides {
   target?: PredictionTarget;
   freezePatchEmbed?: boolean;
   preview?: Partial<PreviewConfig>;
+  quality?: Partial<QualityConfig>;
 }
 
 /** Resolves a full run configuration; `numClasses` comes from the dataset. */
@@ -87,9 +102,14 @@ export function resolveRunConfig(o: RunOverrides & { numClasses: number }): RunC
     checkpointEvery: o.checkpointEvery ?? 500,
     keepCheckpoints: o.keepCheckpoints ?? 3,
     preview: { n: Math.min(16, Math.max(8, o.numClasses)), steps: 20, method: 'heun', cfgScale: 1.0, weights: 'ema1', ...o.preview },
+    quality: { ...DEFAULT_QUALITY, ...definedOnly(o.quality ?? {}) },
   };
   validateRunConfig(cfg);
   return cfg;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function validateRunConfig(c: RunConfig): void {
@@ -104,6 +124,12 @@ export function validateRunConfig(c: RunConfig): void {
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new Error(`The learning rate must be a positive number, got ${c.lr}.`);
   for (const [k, v] of [['ema-decay1', c.emaDecay1], ['ema-decay2', c.emaDecay2]] as const) {
     if (!(v >= 0 && v < 1)) throw new Error(`${k} must be in [0, 1), got ${v}.`);
+  }
+  if (c.quality) {
+    const { every, n, steps } = c.quality;
+    if (!(every === 'auto' || (Number.isInteger(every) && every >= 0))) throw new Error(`eval-every must be auto or a whole number of steps (0: never), got ${every}.`);
+    if (!Number.isInteger(n) || n < 4) throw new Error(`eval-n must be a whole number of at least 4 samples, got ${n}.`);
+    positiveInt('eval-steps', steps);
   }
   if (!['x', 'eps', 'v'].includes(c.diffusion.target)) throw new Error(`The prediction target must be x, eps or v, got ${c.diffusion.target}.`);
 }

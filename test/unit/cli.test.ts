@@ -4,7 +4,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { encodeSafetensors, readSafetensors } from '../../src/io/safetensors';
-import { GOLDEN, tempDir } from './helpers';
+import sharp from 'sharp';
+import { GOLDEN, sharedFeaturesDir, tempDir, useWasm } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const JIT = path.join(ROOT, 'bin', 'jit.js');
@@ -81,5 +82,84 @@ describe('jit CLI', function () {
     assert.deepStrictEqual(j.presets[0].samplingEngines.map((e: { engine: string }) => e.engine), ['tfjs', 'onnx']);
     for (const e of j.presets[0].samplingEngines) assert.ok(e.heun50Batch16Seconds > 0, `a Heun run timed on ${e.engine}`);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('sample quality', function () {
+    let dir: string;
+    let runDir: string;
+    let features: string;
+    const QUALITY_KEYS = ['fd', 'fdFloor', 'classAccuracy', 'precision', 'recall', 'seam', 'n', 'step'];
+
+    before(async () => {
+      await useWasm();
+      features = await sharedFeaturesDir();
+      dir = tempDir();
+      const r = jit(['train', '--steps', '2', '--batch', '2', '--checkpoint-every', '1', '--keep-checkpoints', '5', '--preview-steps', '2', '--preview-n', '2', '--eval-every', '0', '--out', 'runs'], dir);
+      assert.strictEqual(r.code, 0, r.out + r.err);
+      runDir = path.join(dir, 'runs', fs.readdirSync(path.join(dir, 'runs'))[0]);
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('eval prints every metric of a checkpoint beside its floor, and the same as JSON', () => {
+      const ck = path.join(runDir, 'checkpoints', 'step-2.safetensors');
+      const text = jit(['eval', '--checkpoint', ck, '--n', '16', '--steps', '2', '--features', features]);
+      assert.strictEqual(text.code, 0, text.out + text.err);
+      for (const name of ['Fréchet distance', 'class accuracy', 'precision', 'recall', 'patch-seam score']) assert.match(text.out, new RegExp(`${name} +\\S+ +\\S+`), text.out);
+      const r = jit(['eval', '--checkpoint', ck, '--n', '16', '--steps', '2', '--features', features, '--json']);
+      assert.strictEqual(r.code, 0, r.err);
+      const j = JSON.parse(r.out);
+      for (const k of QUALITY_KEYS) assert.ok(k in j, k);
+      assert.strictEqual(j.step, 2);
+      assert.strictEqual(j.n, 16);
+      assert.ok(j.fd > j.fdFloor, `an untrained model scores ${j.fd}, real images ${j.fdFloor}`);
+    });
+
+    it('eval --run evaluates every checkpoint of a run, with its training seconds', () => {
+      const r = jit(['eval', '--run', runDir, '--n', '8', '--steps', '2', '--features', features, '--json']);
+      assert.strictEqual(r.code, 0, r.err);
+      const all = JSON.parse(r.out);
+      assert.deepStrictEqual(all.map((m: { step: number }) => m.step), [1, 2]);
+      for (const m of all) {
+        for (const k of QUALITY_KEYS) assert.ok(k in m, k);
+        assert.ok(m.seconds > 0, 'training seconds from the checkpoint');
+      }
+    });
+
+    it('eval --grid scores every cell of the CFG x EMA grid, marks the lowest FD and saves the scores in the run', () => {
+      const ck = path.join(runDir, 'checkpoints', 'step-2.safetensors');
+      const r = jit(['eval', '--checkpoint', ck, '--grid', '--n', '8', '--steps', '2', '--cfg-scales', '1,2', '--features', features, '--json']);
+      assert.strictEqual(r.code, 0, r.err);
+      const g = JSON.parse(r.out);
+      assert.strictEqual(g.cells.length, 3 * 2 * 2, 'ema1, ema2, online x CFG 1, 2 x interval on, off');
+      assert.strictEqual(g.n, 8);
+      const fds = g.cells.map((c: { fd: number }) => c.fd);
+      assert.strictEqual(g.cells[g.best].fd, Math.min(...fds));
+      const saved = fs.readFileSync(path.join(runDir, 'samples', 'grid-scores.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepStrictEqual(saved.map((x) => x.best), [g.best]);
+    });
+
+    it('eval explains a wrong call in one line', () => {
+      for (const args of [['eval'], ['eval', '--run', dir]]) {
+        const r = jit(args);
+        assert.notStrictEqual(r.code, 0);
+        assert.strictEqual(r.err.trim().split('\n').length, 1, r.err);
+      }
+    });
+
+    it('sample --out-dir writes one PNG per image with class-balanced labels, the layout torch-fidelity reads', async () => {
+      const out = path.join(dir, 'fid');
+      const ck = path.join(runDir, 'checkpoints', 'step-2.safetensors');
+      const r = jit(['sample', '--checkpoint', ck, '--n', '10', '--steps', '2', '--out-dir', out]);
+      assert.strictEqual(r.code, 0, r.out + r.err);
+      const pngs = fs.readdirSync(out).filter((f) => f.endsWith('.png')).sort();
+      assert.deepStrictEqual(pngs, Array.from({ length: 10 }, (_, i) => `${String(i).padStart(6, '0')}.png`));
+      const meta = await sharp(path.join(out, pngs[0])).metadata();
+      assert.deepStrictEqual([meta.width, meta.height, meta.channels], [64, 64, 3]);
+      const info = JSON.parse(fs.readFileSync(path.join(out, 'samples.json'), 'utf8'));
+      assert.deepStrictEqual(info.labels, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]);
+      const again = jit(['sample', '--checkpoint', ck, '--n', '2', '--steps', '2', '--out-dir', out]);
+      assert.notStrictEqual(again.code, 0);
+      assert.match(again.err, /already holds PNG files/);
+    });
   });
 });

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { discoverRuns, listCheckpoints, readJsonLines, runPaths } from '../../src/io/runs';
 import { parseRunConfigFile } from '../../src/extension/runConfigFile';
-import { runChoices, runDirById, runView } from '../../src/extension/runInfo';
+import { bestQuality, runChoices, runDirById, runView } from '../../src/extension/runInfo';
 import { RunSeries } from '../../src/extension/runSeries';
 import type { StepMetrics } from '../../src/train/trainer';
 import { packColumns, unpackColumns } from '../../webview/shared/columns';
@@ -113,7 +113,28 @@ describe('metrics.jsonl', () => {
     assert.ok(Number.isNaN(cols[lossByTColumn(3)][0]));
     assert.ok(Math.abs(cols[lossByTColumn(2)][1] - 0.27) < 1e-12);
   });
+
+  it('keeps sample-quality records as a series of their own, rewound with the steps, and finds the best FD', () => {
+    const dir = makeRun(tempDir(), 'r');
+    const q = (step: number, fd: number) => ({ ...quality(step, fd), classAccuracy: step === 4 ? null : 0.5 });
+    const lines = [metrics(1, 1), metrics(2, 0.9), q(2, 30), metrics(3, 0.8), metrics(4, 0.7), q(4, 12), metrics(3, 0.75), metrics(4, 0.6), q(4, 20)]; // resumed at 3
+    fs.writeFileSync(runPaths(dir).metrics, lines.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    const s = RunSeries.fromFile(runPaths(dir).metrics);
+    assert.deepStrictEqual(s.rows.map((r) => r.step), [1, 2, 3, 4]);
+    assert.deepStrictEqual(s.quality.map((r) => [r.step, r.fd]), [[2, 30], [4, 20]]);
+    const cols = unpackColumns(s.packQuality());
+    assert.deepStrictEqual([...cols.fd], [30, 20]);
+    assert.deepStrictEqual([...cols.classAccuracy], [0.5, NaN]);
+    // The file still holds the replaced evaluation at FD 12, which is no longer the run's history.
+    assert.deepStrictEqual(bestQuality(dir), { step: 4, fd: 20, fdFloor: 1, classAccuracy: null });
+    assert.strictEqual(bestQuality(makeRun(tempDir(), 'none')), undefined);
+  });
 });
+
+function quality(step: number, fd: number) {
+  return { step, seconds: step, imagesSeen: 32 * step, n: 8, fd, fdFloor: 1, classAccuracy: 0.5, realAccuracy: 1, precision: 0.5, recall: 0.5,
+    realPrecision: 0.9, realRecall: 0.9, seam: 1.1, realSeam: 1, weights: 'ema1', cfg: 1, steps: 2, evalSeconds: 1 };
+}
 
 describe('webview data helpers', () => {
   it('round-trips columns through one buffer and rejects a bad offset table', () => {

@@ -95,6 +95,15 @@ describe('gallery grouping by run and step', () => {
     assert.strictEqual(describeSettings(g.steps[1].entries[1]), 'step 200, 16 images, 50 heun steps, CFG 2 in t ∈ (0.1, 1), ema1 weights, seed 9, step-200.safetensors');
   });
 
+  it('shows the scores of a CFG x EMA grid beside the grids of its step, skipping a torn line', () => {
+    const a = run('a', ['step-200.png'], []);
+    const cell = (weights: string, cfgScale: number, fd: number) => ({ weights, cfgScale, intervalMin: 0.1, intervalMax: 1, fd, classAccuracy: 0.5, precision: 0.5, recall: 0.5, seam: 1 });
+    const scores = { checkpoint: 'step-200.safetensors', step: 200, n: 64, steps: 20, seed: 0, real: { fdFloor: 0.9, realAccuracy: 0.99 }, cells: [cell('ema1', 1, 5), cell('ema1', 2, 3.2)], best: 1 };
+    fs.writeFileSync(path.join(a, 'samples', 'grid-scores.jsonl'), JSON.stringify(scores) + '\n{"step": 300, "cel');
+    const g = runSampleGroups(a);
+    assert.deepStrictEqual(g.steps[0].scores, ['CFG × EMA scores (2 cells, 64 samples each): best ema1, CFG 2, guidance in t ∈ (0.1, 1): FD 3.20, class accuracy 50%; real images 0.900']);
+  });
+
   it('one slider step moves every run to its latest group at or before it', () => {
     const a = runSampleGroups(run('a', ['step-100.png', 'step-300.png'], []));
     const b = runSampleGroups(run('b', ['step-200.png'], []));

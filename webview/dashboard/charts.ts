@@ -44,6 +44,8 @@ export interface LineSpec {
   alpha?: number;
   dash?: number[];
   scale?: string;
+  /** Mark every point: for sparse series (a few evaluations), where a line alone may not show. */
+  points?: boolean;
 }
 
 export interface ChartSpec {
@@ -51,6 +53,8 @@ export interface ChartSpec {
   lines: LineSpec[];
   log?: boolean;
   yLabel?: string;
+  /** Fixed y range, e.g. [0, 1] for an accuracy. */
+  yRange?: [number, number];
   height: number;
 }
 
@@ -62,16 +66,16 @@ export function lineChart(host: HTMLElement, t: ChartTheme, spec: ChartSpec, dat
     pxAlign: false,
     cursor: { drag: { x: true, y: false }, points: { size: 6 } },
     legend: { live: true },
-    scales: { x: { time: false }, y: spec.log ? { distr: 3, log: 10 } : {} },
+    scales: { x: { time: false }, y: spec.log ? { distr: 3, log: 10 } : spec.yRange ? { range: spec.yRange } : {} },
     axes: [
       axis(t, { values: xValues(spec.x), label: X_LABELS[spec.x], labelSize: 20, incrs: spec.x === 'seconds' ? TIME_INCRS : spec.x === 'epoch' ? undefined : COUNT_INCRS }),
-      axis(t, { label: spec.yLabel, labelSize: spec.yLabel ? 20 : 0, size: 56, values: (_u, splits) => splits.map((v) => (v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(0) : String(+v.toPrecision(3)))) }),
+      axis(t, { label: spec.yLabel, labelSize: spec.yLabel ? 20 : 0, size: 56, values: (_u, splits) => splits.map((v) => (v == null ? '' : v === 0 ? '0' : Math.abs(v) < 1e-2 || Math.abs(v) >= 1e4 ? v.toExponential(0) : String(+v.toPrecision(3)))) }),
     ],
     series: [
       { label: X_LABELS[spec.x], value: (_u, v) => (v == null ? '—' : spec.x === 'seconds' ? formatTime(v) : String(v)) },
       ...spec.lines.map((l): uPlot.Series => ({
         label: l.label, stroke: l.alpha !== undefined ? withAlpha(l.color, l.alpha) : l.color, width: l.width ?? t.lineWidth, dash: l.dash,
-        spanGaps: true, points: { show: false }, scale: l.scale ?? 'y',
+        spanGaps: true, points: { show: l.points ?? false, size: 5 }, scale: l.scale ?? 'y',
         value: (_u, v) => (v == null ? '—' : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : v.toPrecision(4)),
       })),
     ],

@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import uPlot from 'uplot';
 import { fitWidth, lineChart, tBucketChart } from './charts';
+import { QualityCard, QualityCols, appendQuality, emptyQuality, toQualityCols } from './quality';
 import { chartTheme } from './theme';
 import { ColumnPack, unpackColumns } from '../shared/columns';
 import { clear, el, onThemeChange } from '../shared/dom';
@@ -30,6 +31,9 @@ const COLUMN_NAMES = [...METRIC_COLUMNS, ...Array.from({ length: T_BUCKETS }, (_
 let status: RunStatus | undefined;
 let main: Cols = emptyCols();
 const overlays = new Map<string, Cols>();
+let quality: QualityCols = emptyQuality();
+const overlayQuality = new Map<string, QualityCols>();
+const qualityCard = new QualityCard();
 let runs: RunChoice[] = [];
 let density: { t: number[]; d: number[] } | undefined;
 
@@ -91,6 +95,7 @@ app.append(
     el('label', {}, logInput, ' Log scale')),
   el('div', { class: 'grid' },
     el('section', { class: 'card wide' }, el('h2', { text: 'Loss' }), el('p', { class: 'subtitle', text: 'v-loss per step: raw (faint) and smoothed; other runs smoothed, dashed' }), lossEmpty, lossHost),
+    qualityCard.element,
     card('Loss by t', `mean over the last ${T_WINDOW} steps per t-bucket; shaded: how often training draws each t`, tHost),
     card('Learning rate', undefined, lrHost),
     card('Gradient norm', 'before clipping', gradHost),
@@ -139,6 +144,10 @@ function visibleOverlays(): [string, Cols][] {
   return ui.overlays.filter((id) => overlays.has(id)).map((id) => [id, overlays.get(id)!]);
 }
 
+function visibleQualityOverlays(): [string, QualityCols][] {
+  return ui.overlays.filter((id) => overlayQuality.has(id)).map((id) => [id, overlayQuality.get(id)!]);
+}
+
 function xs(c: Cols): number[] {
   return c[ui.xAxis].map((v, i) => v ?? c.step[i] ?? i);
 }
@@ -181,6 +190,7 @@ function destroyCharts(): void {
     charts[k]?.plot.destroy();
     charts[k] = undefined;
   }
+  qualityCard.destroy();
 }
 
 function make(host: HTMLElement, plot: uPlot): Chart {
@@ -208,6 +218,7 @@ function rebuildCharts(): void {
     ],
   }, lossData()));
   charts.t = make(tHost, tBucketChart(tHost, th, tData()));
+  qualityCard.render(th, quality, visibleQualityOverlays(), ui.xAxis);
   for (const c of SMALL_CHARTS) {
     const color = th.series[c.color];
     const lines = c.smooth ? [{ label: c.label, color, width: 1, alpha: 0.35 }, { label: 'smoothed', color }] : [{ label: c.label, color }];
@@ -224,6 +235,7 @@ function scheduleUpdate(): void {
     charts.loss?.plot.setData(lossData());
     charts.t?.plot.setData(tData());
     for (const c of SMALL_CHARTS) charts[c.key]?.plot.setData(small(c.column, c.smooth));
+    qualityCard.update(quality, visibleQualityOverlays());
     markPoints();
   });
 }
@@ -330,6 +342,7 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
       ui.runDir = m.runDir;
       status = m.status;
       main = toCols(m.series);
+      quality = toQualityCols(m.quality);
       runs = m.runs;
       showRun(m.run, newRun);
       showStatus();
@@ -345,6 +358,10 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
       scheduleUpdate();
       return;
     }
+    case 'appendQuality':
+      appendQuality(quality, toQualityCols(m.quality));
+      scheduleUpdate();
+      return;
     case 'status':
       status = m.status;
       showStatus();
@@ -358,6 +375,7 @@ window.addEventListener('message', (event: MessageEvent<ToDashboard>) => {
       return;
     case 'overlay':
       overlays.set(m.id, toCols(m.series));
+      overlayQuality.set(m.id, toQualityCols(m.quality));
       if (ui.overlays.includes(m.id)) rebuildCharts();
       return;
     case 'density': {

@@ -84,6 +84,7 @@ function render(): void {
       const wrap = el('div', { class: 'entries' });
       for (const e of group.entries) wrap.append(entryFigure(e));
       section.append(wrap);
+      for (const line of group.scores) section.append(el('p', { class: 'caption scores', text: line }));
     }
     groupsEl.append(section);
   }

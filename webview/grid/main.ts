@@ -5,7 +5,7 @@
 import './style.css';
 import { clear, cssVar, el } from '../shared/dom';
 import { imageCanvas } from '../shared/pixels';
-import { FromGrid, GridCellAt, GridData, GridSettings, GridState, ToGrid, packed } from '../shared/viewsProtocol';
+import { FromGrid, GridCellAt, GridData, GridScoresView, GridSettings, GridState, ToGrid, packed } from '../shared/viewsProtocol';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<GridState, FromGrid>();
@@ -16,6 +16,8 @@ const form = settingsForm();
 const content = el('div', { hidden: true });
 app.append(status, form.element, content);
 let data: GridData | undefined;
+let scores: GridScoresView | undefined;
+let scoring = '';
 
 /** The settings row: CFG scales, seed, images per cell, steps, and a button that samples the grid with them. */
 function settingsForm(): { element: HTMLElement; show(s: GridSettings): void } {
@@ -81,6 +83,16 @@ function render(): void {
   const save = el('button', { type: 'button', text: 'Save PNG…', title: 'Save this interval\'s grid as one PNG image' });
   save.addEventListener('click', () => api.post({ type: 'savePng', dataUrl: gridPng(d, iv, cells), interval: iv }));
 
+  const quick = el('button', { type: 'button', class: 'secondary', text: 'Score cells', title: 'Fréchet distance and class accuracy of every cell, each on its own samples (quick)' });
+  quick.addEventListener('click', () => api.post({ type: 'score', sweep: false }));
+  const sweep = el('button', { type: 'button', class: 'secondary', text: 'Sweep', title: 'The same with many more samples per cell, for a ranking to rely on (slow)' });
+  sweep.addEventListener('click', () => api.post({ type: 'score', sweep: true }));
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(0)}%`);
+  const scoreLine = el('p', { class: 'muted scores', id: 'grid-scores', role: 'status',
+    text: scoring || (scores ? `Scores on ${scores.n} samples per cell (${scores.seconds.toFixed(0)} s): FD, lower is better; real images score ${scores.floor.toPrecision(3)} (the floor)${scores.realAccuracy === null ? '' : ` and ${pct(scores.realAccuracy)} accuracy`}. ★ marks the lowest FD.` : 'Score the cells to rank them by sample quality.') });
+  const scoreAt = (at: GridCellAt) => scores?.cells.find((c) => c.interval === at.interval && c.row === at.row && c.column === at.column);
+  const isBest = (at: GridCellAt) => !!scores && scores.best.interval === at.interval && scores.best.row === at.row && scores.best.column === at.column;
+
   const table = el('div', { class: 'gridtable', role: 'grid', 'aria-label': 'CFG scale by weights', style: `grid-template-columns: auto repeat(${C}, minmax(64px, 1fr))` });
   table.append(el('span', {}), ...d.settings.cfgScales.map((c) => el('span', { class: 'head', text: `CFG ${c}` })));
   for (let r = 0; r < R; r++) {
@@ -88,9 +100,15 @@ function render(): void {
     for (let c = 0; c < C; c++) {
       const at = { interval: iv, row: r, column: c };
       const selected = state.selected?.row === r && state.selected.column === c;
-      const cell = el('button', { type: 'button', class: selected ? 'cell selected' : 'cell', title: cellTitle(d, at), 'aria-pressed': String(selected), style: `grid-template-columns: repeat(${Math.min(n, 2)}, 1fr)` });
+      const sc = scoreAt(at);
+      const best = isBest(at);
+      const label = sc ? ` · FD ${sc.fd.toPrecision(3)}, accuracy ${pct(sc.classAccuracy)}${best ? ', best' : ''}` : '';
+      const cell = el('button', { type: 'button', class: `cell${selected ? ' selected' : ''}${best ? ' best' : ''}`, title: cellTitle(d, at) + label, 'aria-pressed': String(selected) });
+      const images = el('span', { class: 'images', style: `grid-template-columns: repeat(${Math.min(n, 2)}, 1fr)` });
       const base = ((iv * R + r) * C + c) * n;
-      for (let i = 0; i < n; i++) cell.append(imageCanvas(cells, base + i, S, S, `${d.rows[r]} CFG ${d.settings.cfgScales[c]} image ${i + 1} (${d.labels[i]})`));
+      for (let i = 0; i < n; i++) images.append(imageCanvas(cells, base + i, S, S, `${d.rows[r]} CFG ${d.settings.cfgScales[c]} image ${i + 1} (${d.labels[i]})`));
+      cell.append(images);
+      if (sc) cell.append(el('span', { class: 'score', text: `${best ? '★ ' : ''}FD ${sc.fd.toPrecision(3)} · ${pct(sc.classAccuracy)}` }));
       cell.addEventListener('click', () => {
         state.selected = selected ? undefined : at;
         api.setState(state);
@@ -115,7 +133,7 @@ function render(): void {
   clear(content);
   content.append(el('h1', { text: d.title }),
     el('p', { class: 'muted', text: `${d.settings.steps} Heun steps, seed ${d.settings.seed} in every cell, ${n} images per cell; ${d.engine}, ${d.seconds.toFixed(1)} s` }),
-    el('div', { class: 'row' }, toggle, save), el('p', { class: 'muted', text: `classes per cell: ${d.labels.join(', ')}` }), table, actions);
+    el('div', { class: 'row' }, toggle, save, quick, sweep), scoreLine, el('p', { class: 'muted', text: `classes per cell: ${d.labels.join(', ')}` }), table, actions);
 }
 
 /** The grid of one interval as a PNG data URL: a header row of CFG scales, a label column of weights, cells of n images. */
@@ -158,8 +176,14 @@ function gridPng(d: GridData, iv: number, cells: Uint8Array): string {
 
 window.addEventListener('message', (event: MessageEvent<ToGrid>) => {
   const m = event.data;
-  if (m.type === 'grid') {
+  if (m.type === 'scores' || m.type === 'scoring') {
+    scores = m.type === 'scores' ? m.scores : scores;
+    scoring = m.type === 'scoring' ? m.message : '';
+    render();
+  } else if (m.type === 'grid') {
     data = m.data;
+    scores = undefined;
+    scoring = '';
     form.show(m.data.settings);
     content.hidden = false;
     status.hidden = true;

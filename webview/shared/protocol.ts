@@ -6,6 +6,8 @@ import type { ColumnPack } from './columns';
 /** Metric columns of a run, one row per logged step: see METRIC_COLUMNS. NaN marks a missing value. */
 export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen', 'rssMB', 'epoch'] as const;
 export const T_BUCKETS = 10;
+/** Sample-quality columns of a run, one row per evaluation during training (metrics.jsonl records with `fd`). */
+export const QUALITY_COLUMNS = ['step', 'seconds', 'imagesSeen', 'epoch', 'fd', 'fdFloor', 'classAccuracy', 'precision', 'recall', 'seam'] as const;
 /** lossByT0 ... lossByT9: mean v-loss of the batch's images whose t fell in [b/10, (b+1)/10). */
 export const lossByTColumn = (b: number) => `lossByT${b}`;
 
@@ -52,14 +54,16 @@ export interface RunChoice {
 
 export type ToDashboard =
   /** Everything about the run shown (sent on open, on restore, and when the series is rewound by a resume). */
-  | { type: 'run'; runDir: string; run: RunView; series: ColumnPack; status: RunStatus; sample?: SampleView; runs: RunChoice[] }
+  | { type: 'run'; runDir: string; run: RunView; series: ColumnPack; quality: ColumnPack; status: RunStatus; sample?: SampleView; runs: RunChoice[] }
   /** The logit-normal density of training t: columns 't' and 'density' (computed by the engine). */
   | { type: 'density'; density: ColumnPack }
   | { type: 'append'; series: ColumnPack }
+  /** New sample-quality rows (QUALITY_COLUMNS). */
+  | { type: 'appendQuality'; quality: ColumnPack }
   | { type: 'status'; status: RunStatus }
   | { type: 'sample'; sample: SampleView }
   | { type: 'runs'; runs: RunChoice[] }
-  | { type: 'overlay'; id: string; series: ColumnPack }
+  | { type: 'overlay'; id: string; series: ColumnPack; quality: ColumnPack }
   | { type: 'error'; message: string };
 
 export type FromDashboard =
@@ -105,7 +109,8 @@ export interface GalleryEntry {
 
 export interface GalleryRun {
   id: string;
-  steps: { step: number; entries: GalleryEntry[] }[];
+  /** `scores`: the CFG x EMA grids scored at the step, one line each. */
+  steps: { step: number; entries: GalleryEntry[]; scores: string[] }[];
 }
 
 export type ToGallery =

@@ -112,12 +112,27 @@ export interface GridData {
   pack: Pack;
 }
 
-export type ToGrid = { type: 'grid'; data: GridData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
 export type GridCellAt = { interval: number; row: number; column: number };
+
+/** Sample-quality scores of the grid's cells (each on its own n samples), the floor and the best cell. */
+export interface GridScoresView {
+  n: number;
+  /** The Fréchet distance of real images to real images with the same n. */
+  floor: number;
+  realAccuracy: number | null;
+  seconds: number;
+  cells: (GridCellAt & { fd: number; classAccuracy: number | null; seam: number | null })[];
+  best: GridCellAt;
+}
+
+export type ToGrid = { type: 'grid'; data: GridData } | { type: 'busy'; message: string } | { type: 'error'; message: string }
+  | { type: 'scores'; scores: GridScoresView } | { type: 'scoring'; message: string };
 export type FromGrid =
   | { type: 'ready'; settings?: GridSettings }
   | { type: 'sample'; settings: GridSettings }
   | ({ type: 'sampleCell' | 'copyCell' } & GridCellAt)
+  /** Score every cell: a quick scoring, or a sweep with more samples per cell. */
+  | { type: 'score'; sweep: boolean }
   /** The grid of one interval drawn by the page, as a PNG data URL. */
   | { type: 'savePng'; dataUrl: string; interval: number };
 export interface GridState {

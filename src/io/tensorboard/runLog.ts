@@ -13,12 +13,12 @@ const NOT_SCALARS = new Set(['step']);
 
 export const SAMPLES_TAG = 'samples';
 
-/** The scalars of one metrics.jsonl record. */
-export function recordScalars(record: Record<string, unknown>): ScalarValue[] {
+/** The scalars of one metrics.jsonl record; `group` prefixes the tags of records other than steps (`quality/fd`). */
+export function recordScalars(record: Record<string, unknown>, group = ''): ScalarValue[] {
   const out: ScalarValue[] = [];
   for (const [key, value] of Object.entries(record)) {
     if (NOT_SCALARS.has(key)) continue;
-    if (typeof value === 'number' && Number.isFinite(value)) out.push({ tag: OFFICIAL_TAGS[key] ?? key, value });
+    if (typeof value === 'number' && Number.isFinite(value)) out.push({ tag: group ? `${group}/${key}` : OFFICIAL_TAGS[key] ?? key, value });
     else if (key === 'lossByT' && Array.isArray(value)) {
       const n = value.length;
       value.forEach((v, i) => {
@@ -43,6 +43,11 @@ export class RunEventLog {
   /** One logged step (the object appended to metrics.jsonl). */
   step(record: { step: number } & object): void {
     this.writer.scalars(record.step, recordScalars(record as Record<string, unknown>));
+  }
+
+  /** Another record of metrics.jsonl at a step (a sample-quality evaluation: `quality`), its numbers under `group/`. */
+  record(group: string, record: { step: number } & object): void {
+    this.writer.scalars(record.step, recordScalars(record as Record<string, unknown>, group));
   }
 
   /** A preview sample grid (a PNG file). */

@@ -28,6 +28,10 @@ export interface FolderDataset extends Dataset {
   readonly skipped: SkippedFile[];
   /** Number of images per class, indexed like classNames. */
   readonly imagesPerClass: number[];
+  /** The class of each image [size]. */
+  readonly labels: Int32Array;
+  /** The images at these indices (in [0, size)), in order and never flipped: fixed sets of real images. */
+  take(indices: ArrayLike<number>): Batch;
 }
 
 export interface FolderOptions {
@@ -196,6 +200,26 @@ export async function loadFolderDataset(dir: string, imageSize: number, opts: Fo
   const labels = Int32Array.from(labelList);
   const hflip = opts.hflip ?? false;
   const plane = imageSize * imageSize;
+  /** The images at `picks`, mirrored where `flips` is 1, as NCHW floats. */
+  const gather = (picks: ArrayLike<number>, flips: ArrayLike<number>): Batch => {
+    const out = new Float32Array(picks.length * 3 * plane); // [B, 3, S, S]
+    const outLabels = new Int32Array(picks.length);
+    for (let b = 0; b < picks.length; b++) {
+      const src = images[picks[b]]; // HWC [S, S, 3]
+      outLabels[b] = labels[picks[b]];
+      const base = b * 3 * plane;
+      for (let y = 0; y < imageSize; y++) {
+        for (let x = 0; x < imageSize; x++) {
+          const s = 3 * (y * imageSize + (flips[b] ? imageSize - 1 - x : x));
+          const d = base + y * imageSize + x;
+          out[d] = BYTE_TO_UNIT[src[s]];
+          out[d + plane] = BYTE_TO_UNIT[src[s + 1]];
+          out[d + 2 * plane] = BYTE_TO_UNIT[src[s + 2]];
+        }
+      }
+    }
+    return { images: out, labels: outLabels };
+  };
   const summary =
     `folder ${root}: ${images.length} image${images.length === 1 ? '' : 's'} in ${classNames.length} ` +
     `class${classNames.length === 1 ? '' : 'es'} ` +
@@ -210,28 +234,24 @@ export async function loadFolderDataset(dir: string, imageSize: number, opts: Fo
     size: images.length,
     skipped,
     imagesPerClass,
+    labels,
     batch(rng: Rng, batchSize: number): Batch {
       checkBatchSize(batchSize);
-      const out = new Float32Array(batchSize * 3 * plane); // [B, 3, S, S]
-      const outLabels = new Int32Array(batchSize);
+      const picks = new Int32Array(batchSize);
+      const flips = new Uint8Array(batchSize);
       for (let b = 0; b < batchSize; b++) {
         // Sampling with replacement; the rng is always consumed in the same order (index, then flip).
-        const index = rng.int(images.length);
-        const flip = hflip && rng.uniform() < 0.5;
-        const src = images[index]; // HWC [S, S, 3]
-        outLabels[b] = labels[index];
-        const base = b * 3 * plane;
-        for (let y = 0; y < imageSize; y++) {
-          for (let x = 0; x < imageSize; x++) {
-            const s = 3 * (y * imageSize + (flip ? imageSize - 1 - x : x));
-            const d = base + y * imageSize + x;
-            out[d] = BYTE_TO_UNIT[src[s]];
-            out[d + plane] = BYTE_TO_UNIT[src[s + 1]];
-            out[d + 2 * plane] = BYTE_TO_UNIT[src[s + 2]];
-          }
-        }
+        picks[b] = rng.int(images.length);
+        flips[b] = hflip && rng.uniform() < 0.5 ? 1 : 0;
       }
-      return { images: out, labels: outLabels };
+      return gather(picks, flips);
+    },
+    take(indices: ArrayLike<number>): Batch {
+      for (let i = 0; i < indices.length; i++) {
+        const index = indices[i];
+        if (!(Number.isInteger(index) && index >= 0 && index < images.length)) throw new Error(`Image index ${index} is outside this folder's ${images.length} images.`);
+      }
+      return gather(indices, new Uint8Array(indices.length));
     },
     describe(): string {
       return summary;
