@@ -65,9 +65,11 @@ export class EventFileReader {
         this.stats = { events: 0, corrupt: 0, tornBytes: 0 };
       }
       let pos = this.offset + this.pending.length;
+      // One read buffer for the whole call: `consume` always leaves `pending` as a copy, never a view of it, so a
+      // long file costs one chunk of memory rather than a chunk per read left for the garbage collector.
+      const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, Math.max(1, size - pos)));
       while (pos < size) {
-        const chunk = Buffer.allocUnsafe(Math.min(this.chunkBytes, size - pos));
-        const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+        const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
         if (bytesRead === 0) break; // truncated between stat and read: the next call sees it
         pos += bytesRead;
         this.pending = this.pending.length ? Buffer.concat([this.pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
