@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
 import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from './checkpointModel';
 
 export interface GuidanceInterval {

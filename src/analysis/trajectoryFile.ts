@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import type { TensorEntry, TensorPack } from '../engine/protocol';
 import { writeFileAtomic } from '../io/atomic';
 import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import type { PackedTrajectory } from './trajectory';
 
 export const TRAJECTORY_FORMAT = 1;

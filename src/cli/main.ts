@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
-import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../engine/backend';
+import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../runtime/tfjsBackend';
 import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../engine/golden';
 import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
 import * as fs from 'fs';
@@ -15,7 +15,7 @@ import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../train/loop';
 import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engineChoice';
-import { RunOverrides } from '../train/runConfig';
+import { RunOverrides } from '../io/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { addScalarsCommand } from './scalars';
 import { addEvalCommand } from './evaluate';

@@ -12,7 +12,7 @@ import {
 } from '../io/inspect';
 import { sourceSanity } from '../io/checkpointSanity';
 import type { TensorStats } from '../io/inspect';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 
 export interface InspectOpenParams {
   file: string;

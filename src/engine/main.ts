@@ -4,10 +4,10 @@
 // stopping a running training first so that it leaves a checkpoint.
 import tfCore = require('@tensorflow/tfjs-core');
 import tfCpu = require('@tensorflow/tfjs-backend-cpu');
-import { BackendChoice, backendInfo, initBackend } from './backend';
+import { BackendChoice, backendInfo, initBackend } from '../runtime/tfjsBackend';
 import { EngineInfo, EngineMethods, EngineNotice, HostMethods, packTensors } from './protocol';
 import { RpcPeer, parentTransport } from './rpc';
-import { shareModules } from './sharedModules';
+import { shareModules } from '../runtime/sharedModules';
 import { registerCheckpointHandlers } from './checkpointHandlers';
 import { registerViewHandlers, sampleRecordingTrajectory } from './views';
 import { logitNormalDensity } from '../jit/diffusion';

@@ -1,10 +1,10 @@
 // The host <-> engine protocol: every method the engine serves, what it streams while it runs, the notices it
 // sends, and the binary layout in which tensors cross (one ArrayBuffer plus an offset table, never JSON
 // arrays). The extension host imports only this file (and rpc.ts) from the engine side.
-import type { BackendChoice, BackendInfo } from './backend';
+import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
 import type { SampleRequest } from './sampling';
 import type { TrainEvent } from '../train/loop';
-import type { RunOverrides } from '../train/runConfig';
+import type { RunOverrides } from '../io/runConfig';
 import type { EngineSetting } from '../train/engineChoice';
 import type { Notice } from './rpc';
 import type { SanityWarning } from '../io/checkpointSanity';

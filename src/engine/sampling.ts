@@ -8,7 +8,7 @@ import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
 import { appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
 import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
 import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 

@@ -3,7 +3,7 @@
 import type { StepSummary } from '../analysis/trajectory';
 import type { TrajectorySettings } from '../analysis/trajectoryFile';
 import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import type { TensorPack } from './protocol';
 
 export interface TrajectoryViewParams {

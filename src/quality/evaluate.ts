@@ -11,8 +11,8 @@ import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../analysis/c
 import { loadCheckpointSeconds, loadWeights } from '../io/checkpoint';
 import { runPaths } from '../io/runs';
 import { loadDataset } from '../train/data/load';
-import type { DataSpec } from '../train/runConfig';
-import type { WeightsChoice } from '../train/trainer';
+import type { DataSpec } from '../io/runConfig';
+import type { WeightsChoice } from '../io/trainerState';
 import { FEATURE_DIM, FeatureNet, FeatureNetCache, loadOrTrainFeatureNet } from './featureNet';
 import { Gaussian, frechetDistance, gaussianFit } from './frechet';
 import { precisionRecall } from './precisionRecall';

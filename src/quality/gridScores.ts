@@ -3,10 +3,10 @@
 // The grid's few displayed images cannot rank cells; these scores can (a "sweep" uses more samples per cell).
 import { DEFAULT_GRID, GuidanceInterval } from '../analysis/grid';
 import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import { EvaluatorOptions, evaluatorForCheckpoint } from './evaluate';
 import type { QualityScores } from './record';
-import type { DataSpec } from '../train/runConfig';
+import type { DataSpec } from '../io/runConfig';
 import * as fs from 'fs';
 import * as path from 'path';
 import { appendJsonLine, readJsonLines, runPaths } from '../io/runs';

@@ -12,7 +12,7 @@ import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../
 import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from './data/load';
 import type { Dataset } from './data/dataset';
-import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
+import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerDenoiser, TrainingDiverged } from './trainer';
 import { EngineSetting, Trainer, createTrainer } from './engineChoice';
 import type { OnnxTrainerOptions } from './onnxTrainer';

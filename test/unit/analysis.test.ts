@@ -18,7 +18,7 @@ import { saveCheckpoint } from '../../src/io/checkpoint';
 import { JiTConfig } from '../../src/jit/config';
 import { Rng } from '../../src/jit/random';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { GOLDEN, tempDir, useWasm } from './helpers';
 

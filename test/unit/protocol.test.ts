@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packTensors, unpackTensor } from '../../src/engine/protocol';
 import { CancelledError, PeerExitedError, RemoteError, RpcPeer, RpcTimeoutError, childTransport } from '../../src/engine/rpc';
-import { shareModules } from '../../src/engine/sharedModules';
+import { shareModules } from '../../src/runtime/sharedModules';
 import { EngineProcess, forkEngine } from '../../src/extension/engineProcess';
 import { chooseRuntime, findOnPath } from '../../src/extension/engineRuntime';
 import { listCheckpoints, readJsonLines, runPaths } from '../../src/io/runs';
