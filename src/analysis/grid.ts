@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
 import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../io/trainerState';
-import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from './checkpointModel';
+import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 
 export interface GuidanceInterval {
   /** Guidance applies where intervalMin < t < intervalMax (intervalMin 0: from t = 0). */

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
-import { SAMPLING_ENGINES, SamplingEngine } from '../engine/sampling';
+import { SAMPLING_ENGINES, SamplingEngine } from '../tasks/sampleCheckpoint';
 import { listCheckpoints, runPaths } from '../io/runs';
 import { EVAL_SETTINGS, QualityEvaluator, QualityMetrics, evaluatorForCheckpoint } from '../quality/evaluate';
 import { GRID_SCORE_N, GridScores, saveGridScores, scoreGrid } from '../quality/gridScores';

@@ -12,7 +12,7 @@ import { registerCheckpointHandlers } from './checkpointHandlers';
 import { registerViewHandlers, sampleRecordingTrajectory } from './views';
 import { logitNormalDensity } from '../jit/diffusion';
 import { toRgbBytes } from '../io/png';
-import { runTraining } from '../train/loop';
+import { runTraining } from '../run/loop';
 
 // The native addon must register its kernels on this bundle's tfjs-core (see sharedModules.ts). The cpu backend
 // is shared too, so that @tensorflow/tfjs (which tfjs-node loads) does not register a second one. (`import x =

@@ -2,8 +2,8 @@
 // sends, and the binary layout in which tensors cross (one ArrayBuffer plus an offset table, never JSON
 // arrays). The extension host imports only this file (and rpc.ts) from the engine side.
 import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
-import type { SampleRequest } from './sampling';
-import type { TrainEvent } from '../train/loop';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
+import type { TrainEvent } from '../run/loop';
 import type { RunOverrides } from '../io/runConfig';
 import type { EngineSetting } from '../train/engineChoice';
 import type { Notice } from './rpc';

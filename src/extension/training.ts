@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { TrainOutcome, TrainParams } from '../engine/protocol';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { listCheckpoints } from '../io/runs';
-import type { TrainEvent } from '../train/loop';
+import type { TrainEvent } from '../run/loop';
 import type { RunStatus } from '../../webview/shared/protocol';
 import { EngineClient } from './engineClient';
 import { readSettings } from './settings';

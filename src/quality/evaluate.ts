@@ -7,7 +7,7 @@ import * as path from 'path';
 import type { DiffusionConfig, JiTConfig } from '../jit/config';
 import type { Denoiser } from '../jit/sampler';
 import type { Dataset } from '../train/data/dataset';
-import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
+import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { loadCheckpointSeconds, loadWeights } from '../io/checkpoint';
 import { runPaths } from '../io/runs';
 import { loadDataset } from '../train/data/load';

@@ -5,7 +5,7 @@
 import type { Dataset } from '../train/data/dataset';
 import { DEFAULT_QUALITY, QualityConfig, RunConfig } from '../io/runConfig';
 import type { OfficialTensor } from '../jit/params';
-import { openWeightsDenoiser } from '../analysis/checkpointModel';
+import { openWeightsDenoiser } from '../sampling/checkpointModel';
 import { QualityEvaluator } from './evaluate';
 import type { QualityRecord, QualityScores, TrainingPoint } from './record';
 

@@ -9,8 +9,8 @@ import { cfgEmaGrid } from '../../src/analysis/grid';
 import {
   Matrix, effectiveRank, matrix, multiply, pca, pcaProject, singularValues, symmetricEigen, transpose,
 } from '../../src/analysis/linalg';
-import { loadGolden } from '../../src/engine/golden';
-import { sampleFromCheckpoint } from '../../src/engine/sampling';
+import { loadGolden } from '../../src/tasks/verifyGolden';
+import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
 import { unpackTensor } from '../../src/engine/protocol';
 import { gridView } from '../../src/engine/views';
 import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';

@@ -10,7 +10,7 @@ import { Denoiser, guidanceAt, initialNoise, sample } from '../../src/jit/sample
 import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/io/runConfig';
 import { AdamW } from '../../src/train/adamw';
-import { runTraining } from '../../src/train/loop';
+import { runTraining } from '../../src/run/loop';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { tempDir, useWasm } from './helpers';
 

@@ -12,7 +12,7 @@ import { shareModules } from '../../src/runtime/sharedModules';
 import { EngineProcess, forkEngine } from '../../src/extension/engineProcess';
 import { chooseRuntime, findOnPath } from '../../src/extension/engineRuntime';
 import { listCheckpoints, readJsonLines, runPaths } from '../../src/io/runs';
-import type { TrainEvent } from '../../src/train/loop';
+import type { TrainEvent } from '../../src/run/loop';
 import type { TestMethods } from '../fixtures/rpc/peer';
 import { tempDir } from './helpers';
 

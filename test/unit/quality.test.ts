@@ -20,7 +20,7 @@ import { precisionRecall } from '../../src/quality/precisionRecall';
 import { seamEnergy, seamScore } from '../../src/quality/seam';
 import { RunSeries } from '../../src/extension/runSeries';
 import { LiveQuality, isQualityRecord } from '../../src/quality/live';
-import { TrainEvent, runTraining } from '../../src/train/loop';
+import { TrainEvent, runTraining } from '../../src/run/loop';
 import { resolveRunConfig } from '../../src/io/runConfig';
 import { sharedFeaturesDir, tempDir, useWasm } from './helpers';
 

@@ -12,7 +12,7 @@ import type { TrainerBase, TrainerDenoiser, TrainingEngineName } from '../train/
 import { backendInfo } from '../runtime/tfjsBackend';
 import { ForwardBench, benchForward, onnxMatmulGflops } from '../onnx/bench';
 import { openOnnxDenoiser } from '../onnx/denoiser';
-import { autoWorkers } from '../train/loop';
+import { autoWorkers } from '../run/loop';
 
 export interface TrainEngineBench {
   engine: TrainingEngineName;
