@@ -5,7 +5,8 @@
 import tfCore = require('@tensorflow/tfjs-core');
 import tfCpu = require('@tensorflow/tfjs-backend-cpu');
 import { BackendChoice, backendInfo, initBackend } from '../runtime/tfjsBackend';
-import { EngineInfo, EngineMethods, EngineNotice, HostMethods, packTensors } from './protocol';
+import { EngineInfo, EngineMethods, EngineNotice, HostMethods } from './protocol';
+import { packTensors } from '../wire/tensorPack';
 import { RpcPeer, parentTransport } from './rpc';
 import { shareModules } from '../runtime/sharedModules';
 import { registerCheckpointHandlers } from './checkpointHandlers';

@@ -2,7 +2,7 @@
 // noise and settings, and the same request as a `jit sample` command line.
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { GridView } from '../engine/viewTypes';
-import type { GridCellAt, GridScoresView } from '../../webview/shared/viewsProtocol';
+import type { GridCellAt, GridScoresView } from '../wire/explorerMessages';
 import type { GridScores } from '../quality/gridScores';
 
 export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;

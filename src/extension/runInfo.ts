@@ -6,7 +6,7 @@ import type { QualityRecord } from '../quality/record';
 import { RunSeries } from './runSeries';
 import type { RunConfig } from '../io/runConfig';
 import type { OfficialRunInfo } from '../io/officialOutput';
-import type { RunChoice, RunView } from '../../webview/shared/protocol';
+import type { RunChoice, RunView } from '../wire/dashboardMessages';
 
 export interface RunFile {
   name?: string;

@@ -7,7 +7,7 @@ import { TrainOutcome, TrainParams } from '../engine/protocol';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { listCheckpoints } from '../io/runs';
 import type { TrainEvent } from '../run/loop';
-import type { RunStatus } from '../../webview/shared/protocol';
+import type { RunStatus } from '../wire/dashboardMessages';
 import { EngineClient } from './engineClient';
 import { readSettings } from './settings';
 import { etaSeconds, formatDuration, formatLoss } from './format';

@@ -8,12 +8,10 @@ import type { SamplerOptions, StepObserver, Denoiser } from '../jit/sampler';
 import type { Dataset } from './data/dataset';
 import type { RunConfig } from '../io/runConfig';
 import type { TrainerState, WeightsChoice } from '../io/trainerState';
+import { T_BUCKETS } from '../wire/dashboardMessages';
 import { sampleWithDenoiser } from './sampleImages';
 import type { Shard } from './shard';
 import { LrSchedule, lrAt } from '../jit/schedule';
-
-/** Buckets of t for "loss by t": where in the noise range the model struggles. */
-export const T_BUCKETS = 10;
 
 /** Where a run trains: ONNX Runtime (a gradient graph, CPU or its GPU execution providers) or TensorFlow.js. */
 export type TrainingEngineName = 'onnx' | 'tfjs';

@@ -11,7 +11,7 @@ import {
 } from '../../src/analysis/linalg';
 import { loadGolden } from '../../src/tasks/verifyGolden';
 import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
-import { unpackTensor } from '../../src/engine/protocol';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { gridView } from '../../src/engine/views';
 import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';
 import { saveCheckpoint } from '../../src/io/checkpoint';

@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import { ChildProcess, fork, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packTensors, unpackTensor } from '../../src/engine/protocol';
+import { packTensors, unpackTensor } from '../../src/wire/tensorPack';
 import { CancelledError, PeerExitedError, RemoteError, RpcPeer, RpcTimeoutError, childTransport } from '../../src/engine/rpc';
 import { shareModules } from '../../src/runtime/sharedModules';
 import { EngineProcess, forkEngine } from '../../src/extension/engineProcess';

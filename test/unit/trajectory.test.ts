@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { TrajectoryRecorder, compareEulerHeun, packTrajectory, pathOf, pcaPaths, Trajectory } from '../../src/analysis/trajectory';
 import { GoldenSpec, loadGolden } from '../../src/tasks/verifyGolden';
-import { unpackTensor } from '../../src/engine/protocol';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { TfDenoiser } from '../../src/jit/denoiser';
 import { JiTNetwork } from '../../src/jit/model';
 import { paramsFromOfficial, TensorMap } from '../../src/jit/params';
