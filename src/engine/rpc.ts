@@ -70,7 +70,10 @@ export class CancelledError extends Error {
 }
 
 export interface RequestOptions<P> {
-  /** Rejects when no answer came within this time; Infinity for requests that run as long as they need (training). */
+  /**
+   * Rejects when no answer came within this time; Infinity for requests that run as long as they need (training).
+   * Default: the method's entry in the peer's timeouts, else DEFAULT_TIMEOUT_MS.
+   */
   timeoutMs?: number;
   /** Aborting sends a cancel to the peer; the peer's handler decides what it answers (e.g. "stopped at step n"). */
   signal?: AbortSignal;
@@ -114,7 +117,8 @@ export class RpcPeer<Calls extends MethodMap<Calls>, Serves extends MethodMap<Se
   private readonly noticeListeners = new Set<(n: Hears) => void>();
   private closedReason: string | undefined;
 
-  constructor(private readonly transport: Transport) {
+  /** `timeouts`: each method's default `timeoutMs` (a request may still give its own). */
+  constructor(private readonly transport: Transport, private readonly timeouts: Partial<Record<keyof Calls, number>> = {}) {
     transport.onMessage((m) => this.receive(m));
     transport.onClose((reason) => this.close(reason));
   }
@@ -142,7 +146,7 @@ export class RpcPeer<Calls extends MethodMap<Calls>, Serves extends MethodMap<Se
       if (opts.signal?.aborted) return reject(new CancelledError(method));
       const id = this.nextId++;
       const timers: NodeJS.Timeout[] = [];
-      const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const timeoutMs = opts.timeoutMs ?? this.timeouts[method] ?? DEFAULT_TIMEOUT_MS;
       const onAbort = () => {
         this.trySend({ kind: 'cancel', id });
         timers.push(setTimeout(() => this.settle(id, new CancelledError(method)), opts.cancelGraceMs ?? 5_000));

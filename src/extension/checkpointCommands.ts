@@ -4,7 +4,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { discoverRuns } from '../io/runs';
 import type { RunConfig } from '../io/runConfig';
@@ -117,7 +116,7 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
     const out = importedRunDir(root, pth.fsPath);
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(pth.fsPath)}…` }, async () => {
       const { peer } = await d.engine.ensure();
-      return peer.request('importCheckpoint', { file: pth.fsPath, out }, { timeoutMs: ENGINE_TIMEOUTS.importCheckpoint });
+      return peer.request('importCheckpoint', { file: pth.fsPath, out });
     });
     d.refreshRuns();
     const pick = await vscode.window.showInformationMessage(`Imported ${path.basename(pth.fsPath)} (${r.preset}, step ${r.step}) as the run ${path.basename(r.runDir ?? r.file)}.`, 'Inspect');
@@ -141,7 +140,7 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
     if (!target) return;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${path.basename(ck.fsPath)}…` }, async () => {
       const { peer } = await d.engine.ensure();
-      return peer.request('exportCheckpoint', { checkpoint: ck.fsPath, weights: weights.label as 'ema1' | 'ema2' | 'online', out: target.fsPath }, { timeoutMs: ENGINE_TIMEOUTS.exportCheckpoint });
+      return peer.request('exportCheckpoint', { checkpoint: ck.fsPath, weights: weights.label as 'ema1' | 'ema2' | 'online', out: target.fsPath });
     });
     void vscode.window.showInformationMessage(`Wrote ${r.tensors} tensors (${r.weights}) to ${path.basename(r.file)}; load it in the official code with load_state_dict(..., strict=True) (docs/pytorch-interop.md).`);
   });
@@ -164,7 +163,7 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
     if (size === undefined) return;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Writing ${path.join(path.basename(folder[0].fsPath), 'checkpoint-last.pth')}…` }, async () => {
       const { peer } = await d.engine.ensure();
-      return peer.request('exportOfficial', { checkpoint: ck.fsPath, outputDir: folder[0].fsPath, gpus: Number(gpus), datasetSize: size ? Number(size) : undefined }, { timeoutMs: ENGINE_TIMEOUTS.exportOfficial });
+      return peer.request('exportOfficial', { checkpoint: ck.fsPath, outputDir: folder[0].fsPath, gpus: Number(gpus), datasetSize: size ? Number(size) : undefined });
     });
     const text = [
       `# ${r.file}: epoch ${r.epoch} recorded (${r.imagesSeen} images seen); the official code continues at epoch ${r.epoch + 1}.`,

@@ -3,7 +3,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { discoverOfficialRuns, isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
@@ -151,7 +150,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         const r = await peer.request('sample', {
           ...settings, checkpoint: checkpoint!,
         }, {
-          timeoutMs: ENGINE_TIMEOUTS.sample, signal: controller.signal, cancelGraceMs: 60_000,
+          signal: controller.signal, cancelGraceMs: 60_000,
           onProgress: (p) => {
             const pct = (100 * p.evals) / p.total;
             progress.report({ increment: pct - last, message: `${p.evals}/${p.total} network evaluations` });

@@ -5,7 +5,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { EngineInfo } from '../engine/protocol';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { EngineExit, EnginePeer, EngineProcess, forkEngine } from './engineProcess';
 import { EngineRuntime, chooseRuntime } from './engineRuntime';
 import { readSettings } from './settings';
@@ -87,7 +86,7 @@ export class EngineClient implements vscode.Disposable {
     });
     try {
       const nativeSearchPaths = fs.existsSync(this.nativeDir) ? [this.nativeDir] : [];
-      const info = await proc.peer.request('init', { backend: settings.backend, nativeSearchPaths }, { timeoutMs: ENGINE_TIMEOUTS.init });
+      const info = await proc.peer.request('init', { backend: settings.backend, nativeSearchPaths });
       this.info = info;
       const b = info.backend!;
       this.log.info(`Engine ${info.process.pid}: backend ${b.backend} (${b.package}) on ${b.devices.join(', ')}.`);

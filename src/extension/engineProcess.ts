@@ -1,6 +1,6 @@
 // Starting and ending the engine process (no vscode import, so tests drive exactly this code).
 import { ChildProcess, fork } from 'child_process';
-import { EngineMethods, EngineNotice, HostMethods } from '../engine/protocol';
+import { ENGINE_TIMEOUTS, EngineMethods, EngineNotice, HostMethods } from '../engine/protocol';
 import { RpcPeer, childTransport } from '../engine/rpc';
 import type { EngineRuntime } from './engineRuntime';
 
@@ -60,7 +60,7 @@ export function forkEngine(o: ForkOptions): EngineProcess {
   });
   lines(child.stdout, (l) => o.onOutput?.(l, 'stdout'));
   lines(child.stderr, (l) => o.onOutput?.(l, 'stderr'));
-  const peer: EnginePeer = new RpcPeer(childTransport(child));
+  const peer: EnginePeer = new RpcPeer(childTransport(child), ENGINE_TIMEOUTS);
   const stop = async (graceMs = 10_000): Promise<EngineExit> => {
     if (child.exitCode === null && child.signalCode === null) {
       const answered = peer.request('shutdown', {}, { timeoutMs: graceMs }).catch(() => undefined);

@@ -3,7 +3,6 @@
 // them to its page with the tensors as one ArrayBuffer. One panel of each kind, reused; the page re-asks on load.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { runCheckpoints, runDirOfCheckpoint } from '../io/officialOutput';
 import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, ToGrid, ToLatent, ToTrajectory } from '../wire/explorerMessages';
 import type { GridView } from '../engine/viewTypes';
@@ -89,7 +88,7 @@ export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory>
     if (!this.grid) return;
     try {
       const { peer } = await this.deps.engine.ensure();
-      const v = await peer.request('trajectoryView', { grid: this.grid }, { timeoutMs: ENGINE_TIMEOUTS.trajectoryView });
+      const v = await peer.request('trajectoryView', { grid: this.grid });
       const runDir = runOf(v.settings.checkpoint);
       const s = v.settings;
       this.post({
@@ -116,7 +115,7 @@ export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory>
       this.post({ type: 'busy', message: 'Sampling the same noise with Euler and with Heun in the engine…' });
       try {
         const { peer } = await this.deps.engine.ensure();
-        const c = await peer.request('compareMethods', { grid: this.grid, index: m.index }, { timeoutMs: ENGINE_TIMEOUTS.compareMethods, signal });
+        const c = await peer.request('compareMethods', { grid: this.grid, index: m.index }, { signal });
         this.post({ type: 'comparison', data: { index: m.index, imageSize: c.imageSize, heun: c.heun, euler: c.euler, finalRmsDifference: c.finalRmsDifference, pack: c.tensors } });
       } catch (e) {
         if (!signal.aborted) this.post({ type: 'error', message: `The comparison failed: ${message(e)}` });
@@ -158,7 +157,7 @@ export class LatentPanel extends ExplorerPanel<ToLatent, FromLatent> {
     this.post({ type: 'busy', message: `Analysing ${path.basename(file)} in the engine…` });
     try {
       const { peer } = await this.deps.engine.ensure();
-      const v = await peer.request('bottleneckView', { checkpoint: file }, { timeoutMs: ENGINE_TIMEOUTS.bottleneckView });
+      const v = await peer.request('bottleneckView', { checkpoint: file });
       if (file !== this.checkpoint) return; // the slider moved on
       const runDir = runOf(file);
       const cks = runCheckpoints(runDir);
@@ -223,7 +222,7 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
     try {
       const { peer } = await this.deps.engine.ensure();
       const g = await peer.request('gridView', { checkpoint: this.checkpoint, ...this.settings }, {
-        timeoutMs: ENGINE_TIMEOUTS.gridView, signal,
+        signal,
         onProgress: (p) => this.post({ type: 'busy', message: `Sampling the grid in the engine: ${p.done} of ${p.total} cells…` }),
       });
       this.shown = g;
@@ -250,7 +249,7 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
     try {
       const { peer } = await this.deps.engine.ensure();
       const s = await peer.request('gridScores', { checkpoint: this.checkpoint, cfgScales: g.cfgScales, seed: g.seed, steps: g.steps, sweep }, {
-        timeoutMs: ENGINE_TIMEOUTS.gridScores, signal,
+        signal,
         onProgress: (p) => this.post({ type: 'scoring', message: `Scoring the cells: ${p.done} of ${p.total}, ${sweep ? GRID_SCORE_N.sweep : GRID_SCORE_N.quick} samples each…` }),
       });
       if (this.shown !== g) return;

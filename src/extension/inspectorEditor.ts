@@ -5,7 +5,6 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { InspectCompareResult, InspectTensorResult } from '../engine/inspectorService';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { CompareView, FromInspector, TensorDetail, ToInspector } from '../wire/inspectorMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';
@@ -43,7 +42,7 @@ class InspectorEditor {
   /** The engine session of this file, opened on first use (and again after an engine restart). */
   private async open(): Promise<number> {
     const { peer } = await this.engine.ensure();
-    const r = await peer.request('inspectOpen', { file: this.file }, { timeoutMs: ENGINE_TIMEOUTS.inspectOpen });
+    const r = await peer.request('inspectOpen', { file: this.file });
     this.post({
       type: 'file',
       file: {
@@ -62,7 +61,7 @@ class InspectorEditor {
           await this.session;
           return;
         case 'tensor': {
-          const r = await this.withSession((session, peer) => peer.request('inspectTensor', { session, name: m.name, rowAxis: m.rowAxis, colAxis: m.colAxis, index: m.index }, { timeoutMs: ENGINE_TIMEOUTS.inspectTensor }));
+          const r = await this.withSession((session, peer) => peer.request('inspectTensor', { session, name: m.name, rowAxis: m.rowAxis, colAxis: m.colAxis, index: m.index }));
           this.post({ type: 'tensor', tensor: tensorDetail(r) });
           return;
         }
@@ -93,7 +92,7 @@ class InspectorEditor {
   }
 
   private async compare(against: { file: string } | { ema: 'ema1' | 'ema2' }): Promise<void> {
-    const r = await this.withSession((session, peer) => peer.request('inspectCompare', { session, against }, { timeoutMs: ENGINE_TIMEOUTS.inspectCompare }));
+    const r = await this.withSession((session, peer) => peer.request('inspectCompare', { session, against }));
     this.post({ type: 'compare', compare: compareView(r) });
   }
 

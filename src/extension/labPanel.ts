@@ -86,7 +86,7 @@ export class LabPanel implements vscode.Disposable {
     try {
       const { peer } = await this.engine.ensure();
       const r = await peer.request('manifoldLab', labParams(request), {
-        timeoutMs: Infinity, signal: controller.signal, cancelGraceMs: 30_000,
+        signal: controller.signal, cancelGraceMs: 30_000,
         onProgress: (p) => this.post({ type: 'progress', progress: p }),
       });
       this.last = { type: 'result', result: labResultView(request, r) };

@@ -5,7 +5,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { SanityWarning, lossRestartWarnings } from '../io/checkpointSanity';
 import { OfficialRunInfo, OfficialRunSummary, discoverOfficialRuns, latestCheckpoint, readOfficialRunInfo } from '../io/officialOutput';
 import { EventLogReader, listEventFiles } from '../io/tensorboard/reader';
@@ -114,7 +113,7 @@ export class OfficialRuns implements vscode.Disposable {
       const ck = latestCheckpoint(dir);
       if (ck) {
         const { peer } = await this.engine.ensure();
-        out.push(...(await peer.request('checkpointSanity', { file: ck }, { timeoutMs: ENGINE_TIMEOUTS.checkpointSanity })).warnings);
+        out.push(...(await peer.request('checkpointSanity', { file: ck })).warnings);
       }
     } catch (e) {
       this.log.warn(`Sanity checks of ${dir} did not finish: ${e instanceof Error ? e.message : String(e)}`);

@@ -91,7 +91,7 @@ export class TrainingController implements vscode.Disposable {
         let reported = 0;
         const settings = readSettings();
         const outcome = await peer.request('train', { engine: settings.trainingEngine, ...params }, {
-          timeoutMs: Infinity, signal: a.controller.signal, cancelGraceMs: 10 * 60_000,
+          signal: a.controller.signal, cancelGraceMs: 10 * 60_000,
           onProgress: (e) => {
             this.onEvent(a, e);
             if (e.type === 'step' && a.status.totalSteps > 0) {

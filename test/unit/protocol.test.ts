@@ -96,6 +96,13 @@ describe('rpc helper over a real child process', function () {
     assert.strictEqual((await peer.request('echo', { text: 'after' }, { timeoutMs: 60_000 })).text, 'after');
   });
 
+  it("takes a method's timeout from the peer's table when the request gives none", async () => {
+    const timed = new RpcPeer<TestMethods, Record<never, never>>(childTransport(child), { never: 200 });
+    const started = Date.now();
+    await assert.rejects(timed.request('never', {}), (e: unknown) => e instanceof RpcTimeoutError && e.timeoutMs === 200);
+    assert.ok(Date.now() - started < 20_000, 'the table timeout, not the 30 s default, ended the request');
+  });
+
   it('cancels: the handler sees the abort and its answer comes back', async () => {
     const controller = new AbortController();
     const r = await peer.request('untilCancelled', { maxMs: 120_000 }, {
