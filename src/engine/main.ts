@@ -10,7 +10,7 @@ import { packTensors } from '../wire/tensorPack';
 import { RpcPeer, parentTransport } from './rpc';
 import { shareModules } from '../runtime/sharedModules';
 import { registerCheckpointHandlers } from './checkpointHandlers';
-import { registerViewHandlers, sampleRecordingTrajectory } from './views';
+import { registerViewHandlers, sampleRecordingTrajectory } from './explorerHandlers';
 import { logitNormalDensity } from '../jit/diffusion';
 import { toRgbBytes } from '../io/png';
 import { runTraining } from '../run/loop';

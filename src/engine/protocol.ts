@@ -22,7 +22,7 @@ import type {
   InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
 } from './inspectorService';
 import type { LabParams, LabProgress, LabResult } from './labService';
-import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './viewTypes';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './explorerProtocol';
 import type { GridScores } from '../quality/gridScores';
 
 export interface EngineProcessInfo {

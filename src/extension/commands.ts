@@ -17,7 +17,7 @@ import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
 import { pickTrainPlan, planFromFile } from './trainFlow';
 import { ensureTrusted } from './trust';
-import { registerViewCommands } from './viewCommands';
+import { registerViewCommands } from './explorerCommands';
 
 export interface CommandDeps extends DashboardDeps {
   tree: RunsTreeProvider;
@@ -174,15 +174,15 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const lines = [
       `Backend: ${b.backend} — ${b.package}`,
       `Devices: ${b.devices.join(', ')}`,
-      `Engine: pid ${info.process.pid}, ${ready.runtime.description}, ${info.process.rssMB} MB`,
+      `Engine: pid ${info.process.pid}, ${ready.node.description}, ${info.process.rssMB} MB`,
       `TensorFlow.js ${b.tfjsVersion}; native backend folder: ${engine.nativeDir}${fs.existsSync(engine.nativeDir) ? '' : ' (not installed)'}`,
       ...b.notes.map((n) => `Note: ${n}`),
-      ...ready.runtime.notes.map((n) => `Note: ${n}`),
+      ...ready.node.notes.map((n) => `Note: ${n}`),
     ];
     for (const l of lines) log.info(l);
     const actions = b.backend === 'tensorflow' ? ['Show Log'] : ['Install Native Backend', 'Show Log'];
     // Not awaited: the command is done once the message shows (a script awaiting it must not wait for a click).
-    void vscode.window.showInformationMessage(`JiT engine: ${b.backend} backend on ${b.devices.join(', ')} (${b.package}); ${ready.runtime.kind === 'vscode' ? 'running on VS Code\'s runtime' : `Node ${info.process.node}`}.`, ...actions).then((pick) => {
+    void vscode.window.showInformationMessage(`JiT engine: ${b.backend} backend on ${b.devices.join(', ')} (${b.package}); ${ready.node.kind === 'vscode' ? 'running on VS Code\'s runtime' : `Node ${info.process.node}`}.`, ...actions).then((pick) => {
       if (pick === 'Show Log') log.show();
       if (pick === 'Install Native Backend') void vscode.commands.executeCommand('jit.installNativeBackend');
     });

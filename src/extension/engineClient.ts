@@ -1,18 +1,18 @@
 // The extension host's side of the engine: starts the engine process on first use (a plain Node.js when
-// available, see engineRuntime.ts), initialises its backend from the settings, logs its output to the "JiT"
+// available, see engineNode.ts), initialises its backend from the settings, logs its output to the "JiT"
 // channel, notices when it dies, and ends it on deactivation. UI glue only: no tensor work happens here.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { EngineInfo } from '../engine/protocol';
 import { EngineExit, EnginePeer, EngineProcess, forkEngine } from './engineProcess';
-import { EngineRuntime, chooseRuntime } from './engineRuntime';
+import { EngineNode, chooseEngineNode } from './engineNode';
 import { readSettings } from './settings';
 
 export interface ReadyEngine {
   peer: EnginePeer;
   info: EngineInfo;
-  runtime: EngineRuntime;
+  node: EngineNode;
 }
 
 export function describeExit(e: EngineExit): string {
@@ -56,17 +56,17 @@ export class EngineClient implements vscode.Disposable {
 
   private async start(): Promise<ReadyEngine> {
     const settings = readSettings();
-    const runtime = await chooseRuntime({
+    const node = await chooseEngineNode({
       configured: settings.nodePath, pathEnv: process.env.PATH, hostExecPath: process.execPath, hostIsElectron: Boolean(process.versions.electron),
     });
-    for (const note of runtime.notes) this.log.warn(`Engine runtime: ${note}.`);
-    this.log.info(`Starting the JiT engine with ${runtime.description}.`);
+    for (const note of node.notes) this.log.warn(`Engine Node.js: ${note}.`);
+    this.log.info(`Starting the JiT engine with ${node.description}.`);
     const cwd = this.context.globalStorageUri.fsPath;
     fs.mkdirSync(cwd, { recursive: true });
     const proc = forkEngine({
       script: this.context.asAbsolutePath(path.join('dist', 'engine.js')),
       // ONNX Runtime sessions (training and sampling) read their thread count from the environment.
-      runtime: settings.onnxThreads ? { ...runtime, env: { ...runtime.env, JIT_ONNX_THREADS: String(settings.onnxThreads) } } : runtime,
+      node: settings.onnxThreads ? { ...node, env: { ...node.env, JIT_ONNX_THREADS: String(settings.onnxThreads) } } : node,
       cwd,
       onOutput: (line, stream) => line.trim() && (stream === 'stderr' ? this.log.warn(`[engine] ${line}`) : this.log.info(`[engine] ${line}`)),
     });
@@ -91,7 +91,7 @@ export class EngineClient implements vscode.Disposable {
       const b = info.backend!;
       this.log.info(`Engine ${info.process.pid}: backend ${b.backend} (${b.package}) on ${b.devices.join(', ')}.`);
       this.stateChanged.fire();
-      return { peer: proc.peer, info, runtime };
+      return { peer: proc.peer, info, node };
     } catch (e) {
       this.expectingExit.add(proc);
       void proc.stop(2_000);

@@ -2,7 +2,7 @@
 import { ChildProcess, fork } from 'child_process';
 import { ENGINE_TIMEOUTS, EngineMethods, EngineNotice, HostMethods } from '../engine/protocol';
 import { RpcPeer, childTransport } from '../engine/rpc';
-import type { EngineRuntime } from './engineRuntime';
+import type { EngineNode } from './engineNode';
 
 export type EnginePeer = RpcPeer<EngineMethods, HostMethods, EngineNotice, never>;
 
@@ -24,7 +24,7 @@ export interface EngineProcess {
 export interface ForkOptions {
   /** The engine's entry file (dist/engine.js; src/engine/main.ts with a TypeScript loader in tests). */
   script: string;
-  runtime: EngineRuntime;
+  node: EngineNode;
   execArgv?: string[];
   cwd?: string;
   /** Each line the engine writes to stdout or stderr. */
@@ -46,10 +46,10 @@ function lines(stream: NodeJS.ReadableStream | null, each: (line: string) => voi
 export function forkEngine(o: ForkOptions): EngineProcess {
   // 'advanced' serialization: ArrayBuffers and typed arrays cross the channel as bytes (structured clone).
   const child = fork(o.script, ['--jit-engine'], {
-    execPath: o.runtime.execPath,
+    execPath: o.node.execPath,
     execArgv: o.execArgv ?? [],
     cwd: o.cwd,
-    env: { ...process.env, ...o.runtime.env },
+    env: { ...process.env, ...o.node.env },
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

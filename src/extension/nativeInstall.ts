@@ -4,7 +4,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { findOnPath } from './engineRuntime';
+import { findOnPath } from './engineNode';
 
 export const TFJS_NODE_VERSION = '4.22.0';
 export type NativePackage = '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';

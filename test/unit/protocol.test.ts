@@ -10,7 +10,7 @@ import { packTensors, unpackTensor } from '../../src/wire/tensorPack';
 import { CancelledError, PeerExitedError, RemoteError, RpcPeer, RpcTimeoutError, childTransport } from '../../src/engine/rpc';
 import { shareModules } from '../../src/runtime/sharedModules';
 import { EngineProcess, forkEngine } from '../../src/extension/engineProcess';
-import { chooseRuntime, findOnPath } from '../../src/extension/engineRuntime';
+import { chooseEngineNode, findOnPath } from '../../src/extension/engineNode';
 import { listCheckpoints, readJsonLines, runPaths } from '../../src/io/runs';
 import type { TrainEvent } from '../../src/run/loop';
 import type { TestMethods } from '../fixtures/rpc/peer';
@@ -158,17 +158,17 @@ describe('module sharing for the native addon', () => {
   });
 });
 
-describe('engine runtime choice', () => {
+describe('the Node.js that runs the engine', () => {
   it('prefers a node on PATH and falls back to the host runtime with ELECTRON_RUN_AS_NODE', async () => {
     const nodeDir = path.dirname(process.execPath);
-    const onPath = await chooseRuntime({ configured: '', pathEnv: nodeDir, hostExecPath: '/opt/editor/editor', hostIsElectron: true });
+    const onPath = await chooseEngineNode({ configured: '', pathEnv: nodeDir, hostExecPath: '/opt/editor/editor', hostIsElectron: true });
     assert.strictEqual(onPath.kind, 'path');
     assert.strictEqual(onPath.execPath, findOnPath('node', nodeDir));
-    const none = await chooseRuntime({ configured: '', pathEnv: tempDir(), hostExecPath: '/opt/editor/editor', hostIsElectron: true });
+    const none = await chooseEngineNode({ configured: '', pathEnv: tempDir(), hostExecPath: '/opt/editor/editor', hostIsElectron: true });
     assert.strictEqual(none.kind, 'vscode');
     assert.deepStrictEqual(none.env, { ELECTRON_RUN_AS_NODE: '1' });
     assert.ok(none.notes.includes('no node on PATH'));
-    const bad = await chooseRuntime({ configured: path.join(tempDir(), 'no-node'), pathEnv: nodeDir, hostExecPath: '/x', hostIsElectron: false });
+    const bad = await chooseEngineNode({ configured: path.join(tempDir(), 'no-node'), pathEnv: nodeDir, hostExecPath: '/x', hostIsElectron: false });
     assert.strictEqual(bad.kind, 'path');
     assert.match(bad.notes[0], /configured jit.engine.nodePath .* could not be run \(not found\)/);
   });
@@ -179,7 +179,7 @@ describe('the engine process', function () {
   const output: string[] = [];
 
   before(async () => {
-    engine = forkEngine({ script: ENGINE, runtime: plainNode, execArgv: TSX, onOutput: (l) => output.push(l) });
+    engine = forkEngine({ script: ENGINE, node: plainNode, execArgv: TSX, onOutput: (l) => output.push(l) });
     const info = await engine.peer.request('init', { backend: 'wasm', nativeSearchPaths: [] }, { timeoutMs: 120_000 });
     assert.strictEqual(info.backend?.backend, 'wasm');
     assert.strictEqual(info.process.runtime, 'node');
@@ -261,7 +261,7 @@ describe('the engine with a native addon in its search path', () => {
       "const { MathBackendCPU } = require('@tensorflow/tfjs-backend-cpu');",
       "tf.registerBackend('tensorflow', () => new MathBackendCPU(), 3);",
     ].join('\n'));
-    const engine = forkEngine({ script: ENGINE, runtime: plainNode, execArgv: TSX });
+    const engine = forkEngine({ script: ENGINE, node: plainNode, execArgv: TSX });
     try {
       const info = await engine.peer.request('init', { backend: 'tensorflow', nativeSearchPaths: [dir] }, { timeoutMs: 120_000 });
       assert.strictEqual(info.backend?.backend, 'tensorflow');
@@ -273,7 +273,7 @@ describe('the engine with a native addon in its search path', () => {
   });
 
   it('reports why the native backend is missing and runs on wasm', async () => {
-    const engine = forkEngine({ script: ENGINE, runtime: plainNode, execArgv: TSX });
+    const engine = forkEngine({ script: ENGINE, node: plainNode, execArgv: TSX });
     try {
       const info = await engine.peer.request('init', { backend: 'auto', nativeSearchPaths: [tempDir()] }, { timeoutMs: 120_000 });
       assert.strictEqual(info.backend?.backend, 'wasm');
@@ -303,7 +303,7 @@ describe('engine lifetime', () => {
   });
 
   it('stop() asks the engine to shut down and it exits with code 0', async () => {
-    const engine = forkEngine({ script: ENGINE, runtime: plainNode, execArgv: TSX });
+    const engine = forkEngine({ script: ENGINE, node: plainNode, execArgv: TSX });
     await engine.peer.request('info', {}, { timeoutMs: 60_000 });
     const exit = await engine.stop();
     assert.deepStrictEqual(exit, { code: 0, signal: null });

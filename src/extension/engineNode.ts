@@ -1,4 +1,4 @@
-// Which program runs the engine: the Node.js the user configured, else a `node` on PATH (native TensorFlow
+// Which Node.js runs the engine process: the Node.js the user configured, else a `node` on PATH (native TensorFlow
 // addons are safest in a plain Node: Electron's V8 memory cage forbids the external buffers they use), else VS
 // Code's own runtime in Node mode (ELECTRON_RUN_AS_NODE=1), which always exists. No vscode import here.
 import { execFile } from 'child_process';
@@ -7,7 +7,7 @@ import * as path from 'path';
 
 export const MIN_NODE_MAJOR = 20;
 
-export interface EngineRuntime {
+export interface EngineNode {
   execPath: string;
   /** Extra environment for the engine process. */
   env: Record<string, string>;
@@ -18,7 +18,7 @@ export interface EngineRuntime {
   notes: string[];
 }
 
-export interface RuntimeOptions {
+export interface EngineNodeOptions {
   /** The `jit.engine.nodePath` setting ('' when unset). */
   configured: string;
   /** $PATH to search. */
@@ -60,7 +60,7 @@ export function findOnPath(name: string, pathEnv: string | undefined, platform: 
   return undefined;
 }
 
-export async function chooseRuntime(o: RuntimeOptions): Promise<EngineRuntime> {
+export async function chooseEngineNode(o: EngineNodeOptions): Promise<EngineNode> {
   const notes: string[] = [];
   const platform = o.platform ?? process.platform;
   const usable = async (file: string, what: string): Promise<string | undefined> => {
