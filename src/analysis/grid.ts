@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
 import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../io/trainerState';
-import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
+import { SamplingRuntimeChoice, RuntimeReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 
 export interface GuidanceInterval {
   /** Guidance applies where intervalMin < t < intervalMax (intervalMin 0: from t = 0). */
@@ -13,7 +13,7 @@ export interface GuidanceInterval {
   max: number;
 }
 
-export interface GridOptions extends EngineChoice {
+export interface GridOptions extends SamplingRuntimeChoice {
   /** Rows; default ema1, ema2, online. */
   weights?: WeightsChoice[];
   /** Columns; default 1.0, 1.5, 2.0, 3.0, 4.0. */
@@ -56,7 +56,7 @@ export interface CfgEmaGrid {
   /** cells[interval][row][column]. */
   cells: GridCell[][][];
   /** The engine that ran the network (of the first row; every row opens the same way). */
-  engine: EngineReport;
+  engine: RuntimeReport;
 }
 
 export const DEFAULT_GRID = {
@@ -95,7 +95,7 @@ export async function cfgEmaGrid(checkpoint: string, opts: GridOptions = {}, onP
   const S = model.inputSize;
   // The noise of sampleFromCheckpoint for this seed, so a cell can be reproduced with `jit sample`.
   const z0 = tf.tensor4d(initialNoise(new Rng(`sample:${o.seed}`), o.n * model.inChannels * S * S, diffusion.noiseScale), [o.n, model.inChannels, S, S]);
-  let engine: EngineReport | undefined;
+  let engine: RuntimeReport | undefined;
   const total = o.weights.length * o.cfgScales.length * o.intervals.length;
   let done = 0;
   const byRow: GridCell[][][] = []; // [row][interval][column]

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
-import { SAMPLING_ENGINES, SamplingEngine } from '../tasks/sampleCheckpoint';
+import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { listCheckpoints, runPaths } from '../io/runs';
 import { EVAL_SETTINGS, QualityEvaluator, QualityMetrics, evaluatorForCheckpoint } from '../quality/evaluate';
 import { GRID_SCORE_N, GridScores, saveGridScores, scoreGrid } from '../quality/gridScores';
@@ -32,7 +32,7 @@ interface EvalOptions {
   data?: string;
   features?: string;
   json?: boolean;
-  engine: SamplingEngine;
+  engine: RuntimeSetting;
   onnxThreads?: number;
   backend?: BackendChoice;
 }
@@ -149,7 +149,7 @@ export function addEvalCommand(program: Command, parse: { int: Parser<number>; n
     .option('--data <builtin|folder>', 'the data set to compare with (default: the one the run trained on)')
     .option('--features <dir>', 'feature network cache (default: .features in the runs folder)')
     .option('--json', 'JSON output: fd, fdFloor, classAccuracy, precision, recall, seam, n, step, ... (an array with --run)')
-    .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...SAMPLING_ENGINES]).default('auto').env('JIT_ENGINE'))
+    .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...RUNTIME_SETTINGS]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', parse.int('onnx-threads'))
     .addOption(parse.backendOption())
     .action((o, cmd: Command) => evalCmd({ ...o, nGiven: cmd.getOptionValueSource('n') === 'cli', stepsGiven: cmd.getOptionValueSource('steps') === 'cli' }));

@@ -9,12 +9,13 @@ import { FULL_BENCH, SMOKE_BENCH, runBench } from '../tasks/bench';
 import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
-import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint, sampleToFolder } from '../tasks/sampleCheckpoint';
+import { sampleFromCheckpoint, sampleToFolder } from '../tasks/sampleCheckpoint';
 import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
 import { runTraining, TrainEvent } from '../run/loop';
-import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engineChoice';
+import { preferredRuntime } from '../train/runtimeChoice';
+import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { RunOverrides } from '../io/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { addScalarsCommand } from './scalars';
@@ -117,7 +118,7 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const r = await runTraining({
     overrides, runsRoot: path.resolve(String(o.out)), runName: o.name as string | undefined, resumeFrom: o.resume ? path.resolve(String(o.resume)) : undefined,
     untilStep: o.resume && o.stepsGiven ? (o.steps as number) : undefined, backend: backend.backend,
-    engine: o.engine as EngineSetting, tfjsOnGpu: onGpu(backend), onnx: { threads: o.onnxThreads as number | undefined },
+    engine: o.engine as RuntimeSetting, tfjsOnGpu: onGpu(backend), onnx: { threads: o.onnxThreads as number | undefined },
     workers: o.workers as number | 'auto',
   }, { signal: controller.signal, onEvent });
   if (r.reason === 'diverged') process.exitCode = 3;
@@ -127,7 +128,7 @@ async function info(o: { json?: boolean; backend?: BackendChoice }): Promise<voi
   const b = await initBackend(o.backend);
   const onnx = onnxRuntimeStatus();
   // What `jit train --engine auto` trains on here (it falls back to TF.js when ONNX Runtime does not load).
-  const training = onnx.loads ? preferredEngine({ setting: 'auto', tfjsOnGpu: onGpu(b) }) : 'tfjs';
+  const training = onnx.loads ? preferredRuntime({ setting: 'auto', tfjsOnGpu: onGpu(b) }) : 'tfjs';
   if (o.json) {
     console.log(JSON.stringify({ ...b, onnx: { ...onnx, session: onnx.loads ? await probeSession() : undefined }, trainingEngine: training, presets: presetNames() }, null, 2));
     return;
@@ -174,7 +175,7 @@ async function sampleCmd(o: Record<string, unknown>): Promise<void> {
     const r = await sampleToFolder({
       checkpoint: path.resolve(String(o.checkpoint)), outDir: String(o.outDir), n: o.n as number, steps: o.steps as number, method: o.method as 'heun' | 'euler',
       cfgScale: o.cfg as number, intervalMin, intervalMax, seed: o.seed as number, weights: o.ema === 'none' ? 'online' : (o.ema as 'ema1' | 'ema2'),
-      engine: o.engine as SamplingEngine, onnx: { threads: o.onnxThreads as number | undefined },
+      engine: o.engine as RuntimeSetting, onnx: { threads: o.onnxThreads as number | undefined },
     }, (done, total) => {
       if (process.stderr.isTTY) process.stderr.write(`\rsampling: ${done}/${total} images`);
     });
@@ -188,7 +189,7 @@ async function sampleCmd(o: Record<string, unknown>): Promise<void> {
     checkpoint: path.resolve(String(o.checkpoint)), n: o.n as number, steps: o.steps as number, method: o.method as 'heun' | 'euler',
     cfgScale: o.cfg as number, intervalMin, intervalMax, seed: o.seed as number, weights: o.ema === 'none' ? 'online' : (o.ema as 'ema1' | 'ema2'),
     classes: o.classes ? String(o.classes).split(',').map(Number) : undefined, out: o.out ? path.resolve(String(o.out)) : undefined,
-    engine: o.engine as SamplingEngine, onnx: { threads: o.onnxThreads as number | undefined },
+    engine: o.engine as RuntimeSetting, onnx: { threads: o.onnxThreads as number | undefined },
   }, (done, total) => {
     if (process.stderr.isTTY) process.stderr.write(`\rsampling: ${done}/${total} network evaluations`);
   });
@@ -239,7 +240,7 @@ export function buildProgram(): Command {
     .option('--freeze-patch-embed', 'keep the bottleneck patch embedding at its initialisation')
     .option('--hflip', 'random horizontal flips (image folders)')
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
-    .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...ENGINE_SETTINGS]).default('auto').env('JIT_ENGINE'))
+    .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...RUNTIME_SETTINGS]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
     .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
       if (v === 'auto') return v;
@@ -261,7 +262,7 @@ export function buildProgram(): Command {
     .option('--classes <list>', 'comma-separated class labels (default: cycle through all)')
     .option('--out <file>', 'output PNG (default: the run\'s samples/ folder)')
     .option('--out-dir <folder>', 'one PNG per image (class-balanced) in this folder, for Inception FID with torch-fidelity')
-    .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...SAMPLING_ENGINES]).default('auto').env('JIT_ENGINE'))
+    .addOption(new Option('--engine <name>', 'network engine: ONNX Runtime when it loads (auto), onnx, or tfjs').choices([...RUNTIME_SETTINGS]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
     .addOption(backendOption())
     .action(sampleCmd);

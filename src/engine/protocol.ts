@@ -5,7 +5,7 @@ import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { TrainEvent } from '../run/loop';
 import type { RunOverrides } from '../io/runConfig';
-import type { EngineSetting } from '../train/engineChoice';
+import type { RuntimeSetting } from '../runtime/networkRuntime';
 import type { Notice } from './rpc';
 import type { TensorPack } from '../wire/tensorPack';
 import type { SanityWarning } from '../io/checkpointSanity';
@@ -57,7 +57,7 @@ export interface TrainParams {
   resumeFrom?: string;
   untilStep?: number;
   /** The training engine (default 'auto': ONNX Runtime unless TF.js runs on a GPU). */
-  engine?: EngineSetting;
+  engine?: RuntimeSetting;
   /** TF.js: extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
   workers?: number | 'auto';
 }

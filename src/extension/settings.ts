@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../runtime/tfjsBackend';
 import { DEFAULT_PRESET, PRESETS } from '../jit/config';
-import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
+import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 
 export const SECTION = 'jit';
 
@@ -18,7 +18,7 @@ export interface JitSettings {
   /** Further folders with runs: official output folders, or folders holding several (as written, unresolved). */
   extraRunFolders: string[];
   /** Which engine trains: ONNX Runtime unless TF.js runs on a GPU (auto), or the one named. */
-  trainingEngine: EngineSetting;
+  trainingEngine: RuntimeSetting;
   /** ONNX Runtime threads; undefined: one per CPU core. */
   onnxThreads: number | undefined;
 }
@@ -42,7 +42,7 @@ export function readSettings(): JitSettings {
     sampleEvery: positiveInt(c.get('sampleEvery'), 250),
     checkpointEvery: positiveInt(c.get('checkpointEvery'), 500),
     extraRunFolders: (c.get<unknown[]>('extraRunFolders', []) ?? []).filter((f): f is string => typeof f === 'string' && f.trim() !== '').map((f) => f.trim()),
-    trainingEngine: (ENGINE_SETTINGS as readonly string[]).includes(engine) ? (engine as EngineSetting) : 'auto',
+    trainingEngine: (RUNTIME_SETTINGS as readonly string[]).includes(engine) ? (engine as RuntimeSetting) : 'auto',
     onnxThreads: c.get<number>('onnx.threads', 0) >= 1 ? positiveInt(c.get('onnx.threads'), 1) : undefined,
   };
 }

@@ -7,7 +7,7 @@ import * as path from 'path';
 import type { DiffusionConfig, JiTConfig } from '../jit/config';
 import type { Denoiser } from '../jit/sampler';
 import type { Dataset } from '../train/data/dataset';
-import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
+import { SamplingRuntimeChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { loadCheckpointSeconds, loadWeights } from '../io/checkpoint';
 import { runPaths } from '../io/runs';
 import { loadDataset } from '../train/data/load';
@@ -163,7 +163,7 @@ export class QualityEvaluator {
 
   /** One checkpoint's weights copy, sampled on ONNX Runtime when it loads. */
   async evaluateCheckpoint(file: string, weights: WeightsChoice, settings: Omit<QualitySettings, 'n'>,
-    opts: EngineChoice & { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<QualityMetrics> {
+    opts: SamplingRuntimeChoice & { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<QualityMetrics> {
     const ck = await loadCheckpointWeights(file, weights);
     const den = await openDenoiser(ck, opts);
     try {

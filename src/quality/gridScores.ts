@@ -2,7 +2,7 @@
 // on and off, each sampled on its own set of images with the real reference's labels and scored like `jit eval`.
 // The grid's few displayed images cannot rank cells; these scores can (a "sweep" uses more samples per cell).
 import { DEFAULT_GRID, GuidanceInterval } from '../analysis/grid';
-import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
+import { SamplingRuntimeChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import type { WeightsChoice } from '../io/trainerState';
 import { EvaluatorOptions, evaluatorForCheckpoint } from './evaluate';
 import type { QualityScores } from './record';
@@ -15,7 +15,7 @@ import { GRID_SCORES_FILE, isGridScoresLine } from './record';
 
 export { GRID_SCORE_N } from './record';
 
-export interface GridScoreOptions extends EngineChoice, Partial<Omit<EvaluatorOptions, 'onProgress'>> {
+export interface GridScoreOptions extends SamplingRuntimeChoice, Partial<Omit<EvaluatorOptions, 'onProgress'>> {
   weights?: WeightsChoice[];
   cfgScales?: number[];
   intervals?: GuidanceInterval[];

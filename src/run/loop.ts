@@ -14,7 +14,8 @@ import { loadDataset } from '../train/data/load';
 import type { Dataset } from '../train/data/dataset';
 import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerDenoiser, TrainingDiverged } from '../train/trainer';
-import { EngineSetting, Trainer, createTrainer } from '../train/engineChoice';
+import { Trainer, createTrainer } from '../train/runtimeChoice';
+import { RuntimeSetting } from '../runtime/networkRuntime';
 import type { OnnxTrainerOptions } from '../train/onnxTrainer';
 import { tfDenoiserFromOfficial } from '../jit/denoiser';
 import { openOnnxDenoiser } from '../onnx/denoiser';
@@ -42,7 +43,7 @@ export interface TrainRequest {
   untilStep?: number;
   backend?: string;
   /** The training engine: ONNX Runtime or TF.js ('auto': ONNX Runtime unless TF.js runs on a GPU). */
-  engine?: EngineSetting;
+  engine?: RuntimeSetting;
   /** The TF.js backend runs on a GPU (tfjs-node-gpu with CUDA). */
   tfjsOnGpu?: boolean;
   /** ONNX Runtime training session settings (threads). */

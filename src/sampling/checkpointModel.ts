@@ -13,16 +13,13 @@ import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { firstLine } from '../onnx/runtime';
 import { OnnxOptions, checkpointSession, createJiTSession } from '../onnx/session';
+import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { backendInfo } from '../runtime/tfjsBackend';
 import type { RunConfig } from '../io/runConfig';
 import type { WeightsChoice } from '../io/trainerState';
 
-/** Which inference engine runs the network: ONNX Runtime when it loads (auto), or the one named. */
-export type SamplingEngine = 'auto' | 'onnx' | 'tfjs';
-export const SAMPLING_ENGINES: readonly SamplingEngine[] = ['auto', 'onnx', 'tfjs'];
-
 /** The engine that ran the network, always reported with a sample. */
-export interface EngineReport {
+export interface RuntimeReport {
   engine: 'onnx' | 'tfjs';
   /** The ONNX Runtime execution provider ('cpu', 'cuda', ...) or the TensorFlow.js backend ('wasm', 'tensorflow', ...). */
   provider: string;
@@ -32,9 +29,9 @@ export interface EngineReport {
   notes: string[];
 }
 
-export interface EngineChoice {
+export interface SamplingRuntimeChoice {
   /** Default 'auto'. */
-  engine?: SamplingEngine;
+  engine?: RuntimeSetting;
   /** ONNX Runtime threads and execution providers. */
   onnx?: OnnxOptions;
 }
@@ -51,7 +48,7 @@ export interface CheckpointWeights {
 
 export interface OpenDenoiser {
   denoiser: Denoiser;
-  report: EngineReport;
+  report: RuntimeReport;
   /** Frees the network (TF.js) or releases the cached session (ONNX). */
   dispose(): void;
 }
@@ -80,14 +77,14 @@ export function proj1Of(weights: Map<string, OfficialTensor>): OfficialTensor {
  * unless TF.js is asked for; with 'auto', TF.js when ONNX Runtime cannot load or start, with the reason in the
  * report's notes.
  */
-export async function openDenoiser(ck: CheckpointWeights, choice: EngineChoice = {}): Promise<OpenDenoiser> {
+export async function openDenoiser(ck: CheckpointWeights, choice: SamplingRuntimeChoice = {}): Promise<OpenDenoiser> {
   const engine = choice.engine ?? 'auto';
-  if (!SAMPLING_ENGINES.includes(engine)) throw new Error(`Unknown sampling engine "${engine}": use ${SAMPLING_ENGINES.join(', ')}.`);
+  if (!RUNTIME_SETTINGS.includes(engine)) throw new Error(`Unknown network runtime "${engine}": use ${RUNTIME_SETTINGS.join(', ')}.`);
   const notes: string[] = [];
   if (engine !== 'tfjs') {
     try {
       const lease = await checkpointSession(ck.file, ck.which, choice.onnx ?? {}, () => ck);
-      const report: EngineReport = { engine: 'onnx', provider: lease.net.provider, description: lease.net.describe(), notes: [...lease.net.notes] };
+      const report: RuntimeReport = { engine: 'onnx', provider: lease.net.provider, description: lease.net.describe(), notes: [...lease.net.notes] };
       return { denoiser: new OnnxDenoiser(lease.net, ck.diffusion), report, dispose: () => lease.release() };
     } catch (e) {
       if (engine === 'onnx') throw e;
@@ -102,12 +99,12 @@ export async function openDenoiser(ck: CheckpointWeights, choice: EngineChoice =
  * ONNX Runtime, or TensorFlow.js when that cannot start or is asked for, with the reason in the report's notes.
  */
 export async function openWeightsDenoiser(model: JiTConfig, diffusion: DiffusionConfig, weights: Map<string, OfficialTensor>,
-  choice: EngineChoice = {}): Promise<OpenDenoiser> {
+  choice: SamplingRuntimeChoice = {}): Promise<OpenDenoiser> {
   const notes: string[] = [];
   if (choice.engine !== 'tfjs') {
     try {
       const net = await createJiTSession(model, weights, '', choice.onnx ?? {});
-      const report: EngineReport = { engine: 'onnx', provider: net.provider, description: net.describe(), notes: [...net.notes] };
+      const report: RuntimeReport = { engine: 'onnx', provider: net.provider, description: net.describe(), notes: [...net.notes] };
       return { denoiser: new OnnxDenoiser(net, diffusion), report, dispose: () => void net.dispose().catch(() => undefined) };
     } catch (e) {
       if (choice.engine === 'onnx') throw e;

@@ -7,15 +7,16 @@ import { createShapesDataset } from '../train/data/shapes';
 import { resolveRunConfig } from '../io/runConfig';
 import { TfjsTrainer } from '../train/tfjsTrainer';
 import { OnnxTrainer } from '../train/onnxTrainer';
-import { preferredEngine } from '../train/engineChoice';
-import type { TrainerBase, TrainerDenoiser, TrainingEngineName } from '../train/trainer';
+import { preferredRuntime } from '../train/runtimeChoice';
+import type { TrainerBase, TrainerDenoiser } from '../train/trainer';
+import type { NetworkRuntime } from '../runtime/networkRuntime';
 import { backendInfo } from '../runtime/tfjsBackend';
 import { ForwardBench, benchForward, onnxMatmulGflops } from '../onnx/bench';
 import { openOnnxDenoiser } from '../onnx/denoiser';
 import { autoWorkers } from '../run/loop';
 
 export interface TrainEngineBench {
-  engine: TrainingEngineName;
+  engine: NetworkRuntime;
   /** e.g. "ONNX Runtime, cpu execution provider, 2 threads" or "TensorFlow.js, wasm backend". */
   description: string;
   trainImagesPerSec: number;
@@ -53,7 +54,7 @@ export interface BenchResult {
   /** ONNX Runtime's 1024^3 matmul under the training sessions' settings, when it loads. */
   onnx?: { matmulGflops: number; description: string };
   /** The engine `jit train` uses by default here. */
-  defaultTrainingEngine: TrainingEngineName;
+  defaultTrainingEngine: NetworkRuntime;
   presets: PresetBench[];
   settings: { repetitions: number; trainSteps: number; smoke: boolean };
 }
@@ -130,7 +131,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     o.onProgress?.(`ONNX Runtime is not available: ${e instanceof Error ? e.message : String(e)}`);
     return undefined;
   });
-  const defaultTrainingEngine = onnx ? preferredEngine({ setting: 'auto', tfjsOnGpu: info.devices.some((d) => d.startsWith('GPU')) }) : 'tfjs';
+  const defaultTrainingEngine = onnx ? preferredRuntime({ setting: 'auto', tfjsOnGpu: info.devices.some((d) => d.startsWith('GPU')) }) : 'tfjs';
   const presets: PresetBench[] = [];
   for (const p of o.presets) {
     const cfg = resolveRunConfig({ preset: p.preset, numClasses: 8, batch: p.batch, steps: 1_000_000 });

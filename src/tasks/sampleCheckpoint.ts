@@ -9,13 +9,11 @@ import { appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
 import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
 import type { WeightsChoice } from '../io/trainerState';
-import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
+import { SamplingRuntimeChoice, RuntimeReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 
-export { SAMPLING_ENGINES } from '../sampling/checkpointModel';
-export type { EngineReport, SamplingEngine } from '../sampling/checkpointModel';
 
-export interface SampleRequest extends EngineChoice {
+export interface SampleRequest extends SamplingRuntimeChoice {
   checkpoint: string;
   n: number;
   steps: number;
@@ -40,7 +38,7 @@ export interface SampleResult {
   seconds: number;
   images: Float32Array;
   imageSize: number;
-  engine: EngineReport;
+  engine: RuntimeReport;
 }
 
 export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (evals: number, total: number) => void,
@@ -90,7 +88,7 @@ export interface FolderSampleResult {
   dir: string;
   n: number;
   seconds: number;
-  engine: EngineReport;
+  engine: RuntimeReport;
 }
 
 /**

@@ -8,13 +8,11 @@ import type { SamplerOptions, StepObserver, Denoiser } from '../jit/sampler';
 import type { Dataset } from './data/dataset';
 import type { RunConfig } from '../io/runConfig';
 import type { TrainerState, WeightsChoice } from '../io/trainerState';
+import type { NetworkRuntime } from '../runtime/networkRuntime';
 import { T_BUCKETS } from '../wire/dashboardMessages';
 import { sampleWithDenoiser } from './sampleImages';
 import type { Shard } from './shard';
 import { LrSchedule, lrAt } from '../jit/schedule';
-
-/** Where a run trains: ONNX Runtime (a gradient graph, CPU or its GPU execution providers) or TensorFlow.js. */
-export type TrainingEngineName = 'onnx' | 'tfjs';
 
 export interface StepMetrics {
   step: number;
@@ -61,7 +59,7 @@ export interface SampleRequest {
 
 /** The parts of a training step that do not depend on the engine. */
 export abstract class TrainerBase {
-  abstract readonly engine: TrainingEngineName;
+  abstract readonly engine: NetworkRuntime;
   step = 0;
   imagesSeen = 0;
   seconds = 0;

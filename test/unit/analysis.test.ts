@@ -12,7 +12,7 @@ import {
 import { loadGolden } from '../../src/tasks/verifyGolden';
 import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
 import { unpackTensor } from '../../src/wire/tensorPack';
-import { gridView } from '../../src/engine/views';
+import { gridView } from '../../src/engine/explorerHandlers';
 import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';
 import { saveCheckpoint } from '../../src/io/checkpoint';
 import { JiTConfig } from '../../src/jit/config';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint';
 import { createShapesDataset } from '../../src/train/data/shapes';
 import type { Dataset } from '../../src/train/data/dataset';
-import { createTrainer } from '../../src/train/engineChoice';
+import { createTrainer } from '../../src/train/runtimeChoice';
 import { OnnxTrainer } from '../../src/train/onnxTrainer';
 import { RunConfig, resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';

@@ -5,7 +5,7 @@ import { readTrajectory, trajectoryFiles, writeTrajectory, hasTrajectory } from 
 import { packTrajectory, Trajectory } from '../../src/analysis/trajectory';
 import { unpackTensor } from '../../src/wire/tensorPack';
 import { toRgbBytes } from '../../src/io/png';
-import { sampleRecordingTrajectory, trajectoryView } from '../../src/engine/views';
+import { sampleRecordingTrajectory, trajectoryView } from '../../src/engine/explorerHandlers';
 import { allSteps, describeSettings, groupAt, runSampleGroups } from '../../src/extension/sampleGroups';
 import { GOLDEN, tempDir, useWasm } from './helpers';
 

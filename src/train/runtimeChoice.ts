@@ -5,29 +5,27 @@ import type { Dataset } from './data/dataset';
 import { OnnxTrainer, OnnxTrainerOptions } from './onnxTrainer';
 import type { RunConfig } from '../io/runConfig';
 import { TfjsTrainer } from './tfjsTrainer';
-import type { TrainingEngineName } from './trainer';
+import type { NetworkRuntime } from '../runtime/networkRuntime';
 import type { TrainerState } from '../io/trainerState';
-
-export const ENGINE_SETTINGS = ['auto', 'onnx', 'tfjs'] as const;
-export type EngineSetting = (typeof ENGINE_SETTINGS)[number];
+import type { RuntimeSetting } from '../runtime/networkRuntime';
 
 export type Trainer = OnnxTrainer | TfjsTrainer;
 
-export interface EngineChoice {
-  setting: EngineSetting;
+export interface TrainingRuntimeChoice {
+  setting: RuntimeSetting;
   /** The TF.js backend in this process runs on a GPU (tfjs-node-gpu with CUDA): `auto` then trains on TF.js. */
   tfjsOnGpu: boolean;
   onnx?: OnnxTrainerOptions;
 }
 
 /** The engine `auto` picks before trying it. */
-export function preferredEngine(c: Pick<EngineChoice, 'setting' | 'tfjsOnGpu'>): TrainingEngineName {
+export function preferredRuntime(c: Pick<TrainingRuntimeChoice, 'setting' | 'tfjsOnGpu'>): NetworkRuntime {
   return c.setting === 'auto' ? (c.tfjsOnGpu ? 'tfjs' : 'onnx') : c.setting;
 }
 
 /** Makes the trainer; `notes` says why the preferred engine was not used. */
-export async function createTrainer(cfg: RunConfig, data: Dataset, state: TrainerState | undefined, c: EngineChoice): Promise<{ trainer: Trainer; notes: string[] }> {
-  if (preferredEngine(c) === 'tfjs') return { trainer: new TfjsTrainer(cfg, data, state), notes: [] };
+export async function createTrainer(cfg: RunConfig, data: Dataset, state: TrainerState | undefined, c: TrainingRuntimeChoice): Promise<{ trainer: Trainer; notes: string[] }> {
+  if (preferredRuntime(c) === 'tfjs') return { trainer: new TfjsTrainer(cfg, data, state), notes: [] };
   try {
     const trainer = await OnnxTrainer.create(cfg, data, state, c.onnx);
     return { trainer, notes: trainer.notes.map((n) => `ONNX Runtime: ${n}`) };
