@@ -6,12 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { packTensors, TensorPack } from '../wire/tensorPack';
 import { exportForPyTorch, importPth } from '../io/convert';
-import {
-  Comparison, DEFAULT_BINS, ModuleNode, TensorSource, canonicalName, compareEmaWithOnline, compareSources, histogram, moduleTree,
-  openTensorSource, patchFilters, slice2d, tensorStats,
-} from '../io/inspect';
+import { Comparison, compareEmaWithOnline, compareSources } from '../io/inspect';
+import { DEFAULT_BINS, histogram, patchFilters, slice2d, tensorStats } from '../io/tensorStats';
+import { ModuleNode, TensorSource, canonicalName, moduleTree, openTensorSource } from '../io/tensorSource';
 import { sourceSanity } from '../io/checkpointSanity';
-import type { TensorStats } from '../io/inspect';
+import type { TensorStats } from '../io/tensorStats';
 import type { WeightsChoice } from '../io/trainerState';
 
 export interface InspectOpenParams {

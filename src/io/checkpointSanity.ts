@@ -6,7 +6,7 @@
 // - a loss curve that starts over at its initial level after it had come down: training restarted from scratch.
 // The weight checks read a few probe tensors only, so they are cheap even for JiT-H checkpoints.
 import * as path from 'path';
-import { TensorSource, canonicalName, openTensorSource } from './inspect';
+import { TensorSource, canonicalName, openTensorSource } from './tensorSource';
 
 export type SanityKind = 'initialWeights' | 'emaEqualsOnline' | 'lossRestart';
 
