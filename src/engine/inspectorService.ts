@@ -4,53 +4,17 @@
 // export conversions. Everything here runs in the engine process, never on the extension host's thread.
 import * as fs from 'fs';
 import * as path from 'path';
-import { packTensors, TensorPack } from '../wire/tensorPack';
+import { packTensors } from '../wire/tensorPack';
 import { exportForPyTorch, importPth } from '../io/convert';
 import { Comparison, compareEmaWithOnline, compareSources } from '../io/inspect';
 import { DEFAULT_BINS, histogram, patchFilters, slice2d, tensorStats } from '../io/tensorStats';
 import { ModuleNode, TensorSource, canonicalName, moduleTree, openTensorSource } from '../io/tensorSource';
 import { sourceSanity } from '../io/checkpointSanity';
-import type { TensorStats } from '../io/tensorStats';
+import type { InspectCompareResult, InspectOpenResult, InspectTensorResult, InspectorModule } from '../wire/inspectorMessages';
 import type { WeightsChoice } from '../io/trainerState';
 
 export interface InspectOpenParams {
   file: string;
-}
-
-export interface InspectTensorInfo {
-  name: string;
-  dtype: string;
-  shape: number[];
-  numel: number;
-  bytes: number;
-}
-
-/** A module of the tensor tree: totals over everything below it; tensors as indices into `tensors`. */
-export interface InspectModule {
-  name: string;
-  path: string;
-  params: number;
-  bytes: number;
-  tensors: number[];
-  children: InspectModule[];
-}
-
-export interface InspectOpenResult {
-  session: number;
-  file: string;
-  format: 'safetensors' | 'pytorch';
-  fileBytes: number;
-  /** Metadata as pretty JSON text per key (the page shows it as text). */
-  metadata: [string, string][];
-  tensors: InspectTensorInfo[];
-  totalParams: number;
-  totalBytes: number;
-  /** Tensors grouped by module path (net > blocks > 0 > attn > qkv). */
-  tree: InspectModule;
-  /** EMA copies present in the file that can be compared with the online weights. */
-  emaCopies: ('ema1' | 'ema2')[];
-  /** What looks wrong with the checkpoint (weights still at the initialisation, an EMA equal to the weights). */
-  warnings: string[];
 }
 
 export interface InspectTensorParams {
@@ -63,50 +27,11 @@ export interface InspectTensorParams {
   bins?: number;
 }
 
-export interface InspectTensorResult extends TensorStats {
-  name: string;
-  shape: number[];
-  histLo: number;
-  histHi: number;
-  rowAxis: number;
-  colAxis: number;
-  index: number[];
-  sliceRows: number;
-  sliceCols: number;
-  /** Whether 'filters' (patch-embedding filters as HWC tiles in [0, 1]) is in the pack. */
-  filters?: { count: number; size: number; channels: number };
-  /** 'histogram' float64 [bins], 'slice' float32 [rows, cols], optionally 'filters' float32 [count, p, p, C]. */
-  tensors: TensorPack;
-}
-
 export interface InspectCompareParams {
   session: number;
   /** Another checkpoint file, or an EMA copy of the session's own file compared with its online weights. */
   against: { file: string } | { ema: 'ema1' | 'ema2' };
   bins?: number;
-}
-
-export interface InspectComparePair {
-  name: string;
-  other: string;
-  shape: number[];
-  norm: number;
-  diffNorm: number;
-  relChange: number;
-  maxAbsDiff: number;
-  histLo: number;
-  histHi: number;
-}
-
-export interface InspectCompareResult {
-  reference: string;
-  other: string;
-  pairs: InspectComparePair[];
-  onlyInReference: string[];
-  onlyInOther: string[];
-  shapeMismatches: { name: string; shape: number[]; otherShape: number[] }[];
-  /** 'counts' and 'otherCounts': float64 [pairs, bins], row i for pairs[i], over [histLo, histHi]. */
-  tensors: TensorPack;
 }
 
 export interface ImportCheckpointParams {
@@ -156,7 +81,7 @@ export function defaultAxes(rank: number): { rowAxis: number; colAxis: number } 
   return rank >= 2 ? { rowAxis: rank - 2, colAxis: rank - 1 } : { rowAxis: 0, colAxis: 0 };
 }
 
-function compactTree(n: ModuleNode, index: Map<string, number>): InspectModule {
+function compactTree(n: ModuleNode, index: Map<string, number>): InspectorModule {
   return {
     name: n.name, path: n.path, params: n.params, bytes: n.bytes,
     tensors: n.tensors.map((t) => index.get(t.name)!),

@@ -17,10 +17,8 @@ export interface ExportOfficialParams extends Omit<OfficialExportOptions, 'datas
   /** Default: the images of the run's data folder, counted. */
   datasetSize?: number;
 }
-import type {
-  ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectCompareResult,
-  InspectOpenParams, InspectOpenResult, InspectTensorParams, InspectTensorResult,
-} from './inspectorService';
+import type { ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectOpenParams, InspectTensorParams } from './inspectorService';
+import type { InspectCompareResult, InspectOpenResult, InspectTensorResult } from '../wire/inspectorMessages';
 import type { LabParams, LabProgress, LabResult } from './labService';
 import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './explorerProtocol';
 import type { GridScores } from '../quality/gridScores';

@@ -4,7 +4,7 @@
 // one-line error in the editor.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { InspectCompareResult, InspectTensorResult } from '../engine/inspectorService';
+import type { InspectCompareResult, InspectTensorResult } from '../wire/inspectorMessages';
 import type { CompareView, FromInspector, TensorDetail, ToInspector } from '../wire/inspectorMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';

@@ -2,8 +2,10 @@
 // between two checkpoints or between an EMA copy and the online weights (reading in tensorSource.ts, the numbers in
 // tensorStats.ts).
 import * as path from 'path';
+import type { TensorChange } from '../wire/inspectorMessages';
 import type { DType } from './safetensors';
-import { DEFAULT_BINS, ArrayComparison, Histogram, TensorStats, compareArrays, histogram, tensorStats } from './tensorStats';
+import { DEFAULT_BINS, ArrayComparison, Histogram, compareArrays, histogram, tensorStats } from './tensorStats';
+import { TensorStats } from '../wire/inspectorMessages';
 import { SourceFormat, TensorEntry, TensorSource, canonicalName, openTensorSource } from './tensorSource';
 
 export interface TensorSummary extends TensorEntry, TensorStats {
@@ -41,13 +43,7 @@ export async function inspectFile(file: string): Promise<InspectReport> {
 }
 
 
-export interface TensorComparison extends ArrayComparison {
-  /** Name of the reference tensor (first file, or the online weights). */
-  name: string;
-  /** Name of the tensor compared with it. */
-  other: string;
-  shape: number[];
-}
+export type TensorComparison = TensorChange & ArrayComparison;
 
 
 export interface Comparison {

@@ -1,18 +1,6 @@
 // The numbers shown per tensor, computed from its values alone: statistics, histograms, 2-D slices, patch
 // filters, and how far one array is from another.
-
-export interface TensorStats {
-  /** Finite elements; min, max, mean, std and l2 are over these (NaN when there are none). */
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  /** Population standard deviation. */
-  std: number;
-  l2: number;
-  nan: number;
-  inf: number;
-}
+import type { TensorChange, TensorStats } from '../wire/inspectorMessages';
 
 export function tensorStats(d: Float32Array): TensorStats {
   let count = 0;
@@ -151,14 +139,7 @@ export function patchFilters(data: Float32Array, shape: number[]): PatchFilters 
 
 
 /** How far one array is from a reference array of the same length. */
-export interface ArrayComparison {
-  /** ||W|| of the reference. */
-  norm: number;
-  /** ||W_other - W||. */
-  diffNorm: number;
-  /** ||dW|| / ||W||: 0 when both are zero, Infinity when only the reference is. */
-  relChange: number;
-  maxAbsDiff: number;
+export interface ArrayComparison extends Omit<TensorChange, 'name' | 'other' | 'shape'> {
   /** Both tensors' histograms over one shared range, for overlaying. */
   histogram: { lo: number; hi: number; counts: number[]; otherCounts: number[] };
 }
