@@ -13,7 +13,7 @@ import { Rng } from '../jit/random';
 import { initialNoise } from '../jit/sampler';
 import type { Batch } from '../train/data/dataset';
 import { loadDataset } from '../train/data/load';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 import { loadCheckpointWeights, proj1Of } from '../sampling/checkpointModel';
 import {
   Matrix, RankSummary, centerColumns, effectiveRank, gramOfColumns, matrix, multiply, pca, pcaProject, pseudoInverseSpd, singularValues, transpose,

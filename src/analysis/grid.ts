@@ -3,8 +3,9 @@
 // returned with its images, and a cell equals `jit sample` with the same seed and settings.
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
-import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../io/trainerState';
+import { SamplerOptions, initialNoise, sample } from '../jit/sampler';
+import { SamplingMethod } from '../wire/samplingNames';
+import type { WeightsChoice } from '../wire/samplingNames';
 import { SamplingRuntimeChoice, RuntimeReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 
 export interface GuidanceInterval {

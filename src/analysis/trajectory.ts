@@ -3,20 +3,10 @@
 // where guidance was active; Euler against Heun at an equal number of network evaluations; a 2-D PCA of paths.
 import * as tf from '@tensorflow/tfjs-core';
 import { TensorPack, packTensors } from '../wire/tensorPack';
-import { Denoiser, SamplerOptions, SamplingMethod, StepObserver, StepRecord, sample } from '../jit/sampler';
+import { Denoiser, SamplerOptions, StepObserver, StepRecord, sample } from '../jit/sampler';
+import type { StepSummary } from '../wire/explorerResults';
+import type { SamplingMethod } from '../wire/samplingNames';
 import { matrix, pca, pcaProject } from './linalg';
-
-export interface StepSummary {
-  step: number;
-  t: number;
-  tNext: number;
-  method: SamplingMethod;
-  cfgActive: boolean;
-  /** [K] RMS over the pixels of the guided velocity v(z_t, t), per recorded image. */
-  vRms: number[];
-  /** [K] RMS of v(t_next) - v(t) (the Heun slope at the Euler predictor minus the Euler slope); null on Euler steps. */
-  heunCorrectionRms: number[] | null;
-}
 
 export interface Trajectory {
   /** The batch indices recorded, K of them. */

@@ -4,27 +4,10 @@
 import * as fs from 'fs';
 import type { TensorEntry, TensorPack } from '../wire/tensorPack';
 import { writeFileAtomic } from '../io/atomic';
-import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../io/trainerState';
+import type { TrajectorySettings } from '../wire/explorerResults';
 import type { PackedTrajectory } from './trajectory';
 
 export const TRAJECTORY_FORMAT = 1;
-
-/** What produced the trajectory: enough to sample the same images again. */
-export interface TrajectorySettings {
-  checkpoint: string;
-  step?: number;
-  seed: number;
-  n: number;
-  steps: number;
-  method: SamplingMethod;
-  cfgScale: number;
-  intervalMin: number;
-  intervalMax: number;
-  weights: WeightsChoice;
-  /** [n] the class of every image of the grid. */
-  labels: number[];
-}
 
 export interface TrajectoryHeader {
   format: number;

@@ -10,7 +10,7 @@ import { listCheckpoints, runPaths } from '../io/runs';
 import { EVAL_SETTINGS, QualityEvaluator, QualityMetrics, evaluatorForCheckpoint } from '../quality/evaluate';
 import { GRID_SCORE_N, GridScores, saveGridScores, scoreGrid } from '../quality/gridScores';
 import type { DataSpec } from '../io/runConfig';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 
 type Parser<T> = (name: string) => (v: string) => T;
 

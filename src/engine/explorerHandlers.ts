@@ -13,7 +13,7 @@ import { EngineMethods, EngineNotice, HostMethods } from './protocol';
 import { packTensors, unpackTensor } from '../wire/tensorPack';
 import type { RpcPeer } from './rpc';
 import { SampleRequest, SampleResult, sampleFromCheckpoint } from '../tasks/sampleCheckpoint';
-import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView } from './explorerProtocol';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView } from '../wire/explorerResults';
 
 /** NCHW float images [count, 3, S, S] in about [-1, 1] -> HWC RGB bytes [count, S, S, 3]. */
 export function imagesToBytes(images: Float32Array, count: number, size: number): Uint8Array {

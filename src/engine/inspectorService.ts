@@ -11,7 +11,7 @@ import { DEFAULT_BINS, histogram, patchFilters, slice2d, tensorStats } from '../
 import { ModuleNode, TensorSource, canonicalName, moduleTree, openTensorSource } from '../io/tensorSource';
 import { sourceSanity } from '../io/checkpointSanity';
 import type { InspectCompareResult, InspectOpenResult, InspectTensorResult, InspectorModule } from '../wire/inspectorMessages';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 
 export interface InspectOpenParams {
   file: string;

@@ -20,7 +20,7 @@ export interface ExportOfficialParams extends Omit<OfficialExportOptions, 'datas
 import type { ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectOpenParams, InspectTensorParams } from './inspectorService';
 import type { InspectCompareResult, InspectOpenResult, InspectTensorResult } from '../wire/inspectorMessages';
 import type { LabParams, LabProgress, LabResult } from './labService';
-import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from './explorerProtocol';
+import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from '../wire/explorerResults';
 import type { GridScores } from '../quality/gridScores';
 
 export interface EngineProcessInfo {

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { runCheckpoints, runDirOfCheckpoint } from '../io/officialOutput';
 import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, ToGrid, ToLatent, ToTrajectory } from '../wire/explorerMessages';
-import type { GridView } from '../engine/explorerProtocol';
+import type { GridView } from '../wire/explorerResults';
 import { CellRequest, gridCellRequest, gridScoresView, sampleCommandLine } from './gridCells';
 import { GRID_SCORE_N } from '../quality/record';
 import { DashboardDeps } from './dashboardPanel';

@@ -1,7 +1,7 @@
 // A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample" request with the same
 // noise and settings, and the same request as a `jit sample` command line.
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
-import type { GridView } from '../engine/explorerProtocol';
+import type { GridView } from '../wire/explorerResults';
 import type { GridCellAt, GridScoresView } from '../wire/explorerMessages';
 import type { GridScores } from '../quality/gridScores';
 

@@ -1,7 +1,7 @@
 // Everything that defines a training run, resolved from a preset plus overrides; saved as run.json and in
 // every checkpoint so a run can be resumed or inspected without the command line that started it.
 import { DEFAULT_DIFFUSION, DEFAULT_PRESET, DiffusionConfig, JiTConfig, PredictionTarget, getPreset } from '../jit/config';
-import type { SamplingMethod } from '../jit/sampler';
+import type { SamplingMethod } from '../wire/samplingNames';
 import { peakLr } from '../jit/schedule';
 
 export type DataSpec = { kind: 'builtin' } | { kind: 'folder'; dir: string; hflip: boolean };

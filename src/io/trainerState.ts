@@ -17,5 +17,3 @@ export interface TrainerState {
   dataRng: RngState;
   noiseRng: RngState;
 }
-
-export type WeightsChoice = 'online' | 'ema1' | 'ema2';

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { velocity } from './diffusion';
 import type { Rng } from './random';
+import type { SamplingMethod } from '../wire/samplingNames';
 
 /** Anything that predicts the clean image x from (z_t, t, y). */
 export interface Denoiser {
@@ -12,7 +13,6 @@ export interface Denoiser {
   predictX(z: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D): Promise<tf.Tensor4D>;
 }
 
-export type SamplingMethod = 'heun' | 'euler';
 
 export interface SamplerOptions {
   steps: number;

@@ -12,7 +12,7 @@ import { loadCheckpointSeconds, loadWeights } from '../io/checkpoint';
 import { runPaths } from '../io/runs';
 import { loadDataset } from '../train/data/load';
 import type { DataSpec } from '../io/runConfig';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 import { FEATURE_DIM, FeatureNet, FeatureNetCache, loadOrTrainFeatureNet } from './featureNet';
 import { Gaussian, frechetDistance, gaussianFit } from './frechet';
 import { precisionRecall } from './precisionRecall';

@@ -3,7 +3,7 @@
 // The grid's few displayed images cannot rank cells; these scores can (a "sweep" uses more samples per cell).
 import { DEFAULT_GRID, GuidanceInterval } from '../analysis/grid';
 import { SamplingRuntimeChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 import { EvaluatorOptions, evaluatorForCheckpoint } from './evaluate';
 import type { QualityScores } from './record';
 import type { DataSpec } from '../io/runConfig';

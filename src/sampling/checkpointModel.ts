@@ -16,7 +16,7 @@ import { OnnxOptions, checkpointSession, createJiTSession } from '../onnx/sessio
 import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { backendInfo } from '../runtime/tfjsBackend';
 import type { RunConfig } from '../io/runConfig';
-import type { WeightsChoice } from '../io/trainerState';
+import type { WeightsChoice } from '../wire/samplingNames';
 
 /** The engine that ran the network, always reported with a sample. */
 export interface RuntimeReport {

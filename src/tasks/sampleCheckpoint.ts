@@ -7,8 +7,9 @@ import { encodePng, toRgbBytes, writeImageGrid } from '../io/png';
 import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
 import { appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
-import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../io/trainerState';
+import { StepObserver, initialNoise, sample } from '../jit/sampler';
+import { SamplingMethod } from '../wire/samplingNames';
+import type { WeightsChoice } from '../wire/samplingNames';
 import { SamplingRuntimeChoice, RuntimeReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 

@@ -7,7 +7,8 @@ import { tfDenoiserFromOfficial, trainingLoss } from '../jit/denoiser';
 import { sincosPosEmbed2d } from '../jit/embeddings';
 import { JiTNetwork } from '../jit/model';
 import { OfficialTensor, paramSpecs, paramsFromOfficial, toOfficial } from '../jit/params';
-import { Denoiser, SamplingMethod, sample } from '../jit/sampler';
+import { Denoiser, sample } from '../jit/sampler';
+import { SamplingMethod } from '../wire/samplingNames';
 import { dims } from '../jit/config';
 import { readSafetensors } from '../io/safetensors';
 

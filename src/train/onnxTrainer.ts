@@ -15,7 +15,8 @@ import { TRAIN_IO, buildTrainingGraph } from '../onnx/trainingGraph';
 import type { Dataset } from './data/dataset';
 import type { RunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerBase, TrainerDenoiser, TrainingDiverged, fillFrozen } from './trainer';
-import { TrainerState, WeightsChoice } from '../io/trainerState';
+import { TrainerState } from '../io/trainerState';
+import { WeightsChoice } from '../wire/samplingNames';
 
 /** A trainable tensor's place in the flat vectors, and whether weight decay applies to it (the official groups). */
 interface Slot {

@@ -12,7 +12,8 @@ import { GradientPool } from './parallel';
 import { shardGradients, shardSize, splitShard } from './shard';
 import type { RunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerBase, TrainerDenoiser, TrainingDiverged, fillFrozen } from './trainer';
-import { TrainerState, WeightsChoice } from '../io/trainerState';
+import { TrainerState } from '../io/trainerState';
+import { WeightsChoice } from '../wire/samplingNames';
 import { tfArith } from '../jit/tfOps';
 
 let instances = 0;

@@ -2,40 +2,24 @@
 // numbers are computed by the engine; images arrive as uint8 HWC RGB and points as float32 in one ArrayBuffer
 // with an offset table (a pack), never as JSON arrays.
 
+import type { BottleneckView, GridParams, GridView, MethodComparison, TrajectoryView } from './explorerResults';
 import type { TensorPack } from './tensorPack';
 
-export interface StepNumbers {
-  step: number;
-  t: number;
-  tNext: number;
-  method: string;
-  cfgActive: boolean;
-  vRms: number[];
-  heunCorrectionRms: number[] | null;
-}
-
-export interface TrajectoryData {
+export type TrajectoryData = Pick<TrajectoryView, 'imageSize' | 'steps' | 'pcaExplained'> & {
   title: string;
   /** One line with the sampling settings. */
   settings: string;
   /** Class name of each recorded image. */
   labels: string[];
-  imageSize: number;
-  steps: StepNumbers[];
-  pcaExplained: number[];
   /** 'z' [S + 1, K, H, W, 3], 'xPred' [S, K, H, W, 3] uint8; 'pca' float32 [K, S + 1, 2]. */
   pack: TensorPack;
-}
+};
 
-export interface ComparisonData {
+export type ComparisonData = Omit<MethodComparison, 'tensors'> & {
   index: number;
-  imageSize: number;
-  heun: { steps: number; evaluations: number; summaries: StepNumbers[] };
-  euler: { steps: number; evaluations: number; summaries: StepNumbers[] };
-  finalRmsDifference: number;
   /** 'heunZ' [Sh + 1, H, W, 3], 'eulerZ' [Se + 1, H, W, 3] uint8. */
   pack: TensorPack;
-}
+};
 
 export type ToTrajectory =
   | { type: 'trajectory'; data: TrajectoryData; index: number }
@@ -51,34 +35,17 @@ export interface TrajectoryState {
   frame?: number;
 }
 
-export interface LatentData {
+/** The bottleneck view with names for its numbers, and the run's checkpoints for the slider. */
+export type LatentData = Omit<BottleneckView, 'weights' | 'labels' | 'classNames' | 'basisNorms' | 'errorByDim' | 'tensors'> & {
   title: string;
-  step?: number;
   weights: string;
-  imageSize: number;
-  patchSize: number;
-  gridSize: number;
-  bottleneckDim: number;
-  patchDim: number;
-  singularValues: number[];
-  effectiveRank: number;
-  energy90: number;
-  energy99: number;
   labels: string[];
   classCount: number;
-  tValues: number[];
-  classExplained: number[];
-  tExplained: number[];
-  latentExplained: number[];
-  bottleneckError: number;
-  pcaError: number;
-  pcaKept: number;
-  errorScale: number;
   /** Checkpoint steps of the run (the slider) and the index of this one. */
   checkpoints: number[];
   current: number;
   pack: TensorPack;
-}
+};
 
 export type ToLatent = { type: 'latent'; data: LatentData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
 export type FromLatent = { type: 'ready' } | { type: 'checkpoint'; index: number };
@@ -88,27 +55,17 @@ export interface LatentState {
 }
 
 /** What a user can change in the CFG x EMA grid; the rows are always the EMA copies and the online weights. */
-export interface GridSettings {
-  cfgScales: number[];
-  seed: number;
-  /** Images per cell. */
-  n: number;
-  steps: number;
-}
+export type GridSettings = Required<Pick<GridParams, 'cfgScales' | 'seed' | 'n' | 'steps'>>;
 
-export interface GridData {
+export type GridData = Pick<GridView, 'imageSize' | 'engine' | 'seconds'> & {
   title: string;
-  imageSize: number;
   labels: string[];
   rows: string[];
   intervals: string[];
   settings: GridSettings;
-  /** The engine that ran the network and the seconds the whole grid took. */
-  engine: string;
-  seconds: number;
   /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
   pack: TensorPack;
-}
+};
 
 export type GridCellAt = { interval: number; row: number; column: number };
 

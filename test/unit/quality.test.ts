@@ -11,7 +11,7 @@ import { loadFolderDataset } from '../../src/train/data/folder';
 import { SHAPE_CLASSES, createShapesDataset } from '../../src/train/data/shapes';
 import { QualityReference, evaluatorForCheckpoint } from '../../src/quality/evaluate';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint';
-import type { WeightsChoice } from '../../src/io/trainerState';
+import type { WeightsChoice } from '../../src/wire/samplingNames';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { FeatureNet, featureNetKey, loadOrTrainFeatureNet, trainFeatureNet } from '../../src/quality/featureNet';
 import { balancedDraw, realImages, rotateBatch } from '../../src/quality/realImages';

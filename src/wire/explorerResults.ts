@@ -1,10 +1,36 @@
 // The results of the exploration views' engine methods (trajectory viewer, Euler vs Heun, bottleneck latent
 // viewer, CFG x EMA grid). Images cross as uint8 HWC RGB and points as float32 inside one TensorPack each.
-import type { StepSummary } from '../analysis/trajectory';
-import type { TrajectorySettings } from '../analysis/trajectoryFile';
-import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../io/trainerState';
-import type { TensorPack } from '../wire/tensorPack';
+import type { SamplingMethod, WeightsChoice } from './samplingNames';
+import type { TensorPack } from './tensorPack';
+
+/** One sampling step of the recorded images. */
+export interface StepSummary {
+  step: number;
+  t: number;
+  tNext: number;
+  method: SamplingMethod;
+  cfgActive: boolean;
+  /** [K] RMS over the pixels of the guided velocity v(z_t, t), per recorded image. */
+  vRms: number[];
+  /** [K] RMS of v(t_next) - v(t) (the Heun slope at the Euler predictor minus the Euler slope); null on Euler steps. */
+  heunCorrectionRms: number[] | null;
+}
+
+/** What produced the trajectory: enough to sample the same images again. */
+export interface TrajectorySettings {
+  checkpoint: string;
+  step?: number;
+  seed: number;
+  n: number;
+  steps: number;
+  method: SamplingMethod;
+  cfgScale: number;
+  intervalMin: number;
+  intervalMax: number;
+  weights: WeightsChoice;
+  /** [n] the class of every image of the grid. */
+  labels: number[];
+}
 
 export interface TrajectoryViewParams {
   /** The sample grid (PNG) whose trajectory was recorded next to it. */
