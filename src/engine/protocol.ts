@@ -3,9 +3,7 @@
 // arrays). The extension host imports only this file (and rpc.ts) from the engine side.
 import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
-import type { TrainEvent } from '../run/loop';
-import type { RunOverrides } from '../io/runConfig';
-import type { RuntimeSetting } from '../runtime/networkRuntime';
+import type { TrainEvent, TrainOutcome, TrainRequest } from '../run/loop';
 import type { Notice } from './rpc';
 import type { TensorPack } from '../wire/tensorPack';
 import type { SanityWarning } from '../io/checkpointSanity';
@@ -46,25 +44,8 @@ export interface InitParams {
   nativeSearchPaths: string[];
 }
 
-export interface TrainParams {
-  /** New run: overrides of the preset defaults (ignored when resuming). */
-  overrides?: RunOverrides;
-  runsRoot: string;
-  runName?: string;
-  /** Resume from this checkpoint of an existing run. */
-  resumeFrom?: string;
-  untilStep?: number;
-  /** The training engine (default 'auto': ONNX Runtime unless TF.js runs on a GPU). */
-  engine?: RuntimeSetting;
-  /** TF.js: extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
-  workers?: number | 'auto';
-}
-
-export interface TrainOutcome {
-  runDir: string;
-  step: number;
-  reason: string;
-}
+/** What the host asks of a training; the engine fills in the backend and the rest of the TrainRequest. */
+export type TrainParams = Pick<TrainRequest, 'overrides' | 'runsRoot' | 'runName' | 'resumeFrom' | 'untilStep' | 'engine' | 'workers'>;
 
 export interface SampleProgress {
   evals: number;

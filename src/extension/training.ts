@@ -3,7 +3,8 @@
 // when it ends, including when the engine dies (the run stays resumable from its last checkpoint).
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { TrainOutcome, TrainParams } from '../engine/protocol';
+import { TrainParams } from '../engine/protocol';
+import { TrainOutcome } from '../run/loop';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { listCheckpoints } from '../io/runs';
 import type { TrainEvent } from '../run/loop';

@@ -60,6 +60,12 @@ export function autoWorkers(backend: string): number {
   return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(os.cpus().length, 4) - 1) : 0;
 }
 
+export interface TrainOutcome {
+  runDir: string;
+  step: number;
+  reason: string;
+}
+
 export interface TrainControl {
   signal?: AbortSignal;
   /** Polled between steps: write a checkpoint now. */
@@ -67,7 +73,7 @@ export interface TrainControl {
   onEvent?: (e: TrainEvent) => void;
 }
 
-export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Promise<{ runDir: string; step: number; reason: string }> {
+export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Promise<TrainOutcome> {
   const emit = (e: TrainEvent) => ctl.onEvent?.(e);
   let cfg: RunConfig;
   let paths: RunPaths;
