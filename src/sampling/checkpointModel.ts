@@ -1,7 +1,7 @@
 // What anything that runs a checkpoint needs: its model, its diffusion settings, and a denoiser over one copy of
 // its weights, run by ONNX Runtime when it loads (5-10x TensorFlow.js on wasm) or by TensorFlow.js. `jit sample`,
-// the CFG x EMA grid and the Euler/Heun comparison all open their network here, so they pick the engine by the
-// same rule and report it the same way.
+// the CFG x EMA grid and the Euler/Heun comparison all open their network here, so they pick the network runtime by
+// the same rule and report it the same way.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights } from '../io/checkpoint';
 import { readOfficialWeights } from '../io/convert';
@@ -13,19 +13,19 @@ import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { firstLine } from '../onnx/runtime';
 import { OnnxOptions, checkpointSession, createJiTSession } from '../onnx/session';
-import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
+import { NetworkRuntime, RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { backendInfo } from '../runtime/tfjsBackend';
 import type { RunConfig } from '../io/runConfig';
 import type { WeightsChoice } from '../wire/samplingNames';
 
-/** The engine that ran the network, always reported with a sample. */
+/** The network runtime that ran the network, always reported with a sample. */
 export interface RuntimeReport {
-  engine: 'onnx' | 'tfjs';
+  engine: NetworkRuntime;
   /** The ONNX Runtime execution provider ('cpu', 'cuda', ...) or the TensorFlow.js backend ('wasm', 'tensorflow', ...). */
   provider: string;
   /** One line for people, e.g. "ONNX Runtime, cpu execution provider, 2 threads". */
   description: string;
-  /** Why a preferred engine or execution provider was not used. */
+  /** Why a preferred runtime or execution provider was not used. */
   notes: string[];
 }
 

@@ -1,6 +1,6 @@
-// Which engine trains a run: ONNX Runtime on a CPU (a gradient graph, several times faster than TF.js's wasm backend),
-// TF.js when its native backend reports a GPU (or when asked), and TF.js with one message when ONNX Runtime does not
-// start. A checkpoint is the same whichever engine wrote it, so a run can resume on the other one.
+// Which network runtime trains a run: ONNX Runtime on a CPU (a gradient graph, several times faster than TF.js's
+// wasm backend), TF.js when its native backend reports a GPU (or when asked), and TF.js with one message when ONNX
+// Runtime does not start. A checkpoint is the same whichever runtime wrote it, so a run can resume on the other one.
 import type { Dataset } from './data/dataset';
 import { OnnxTrainer, OnnxTrainerOptions } from './onnxTrainer';
 import type { RunConfig } from '../io/runConfig';
@@ -18,12 +18,12 @@ export interface TrainingRuntimeChoice {
   onnx?: OnnxTrainerOptions;
 }
 
-/** The engine `auto` picks before trying it. */
+/** The runtime `auto` picks before trying it. */
 export function preferredRuntime(c: Pick<TrainingRuntimeChoice, 'setting' | 'tfjsOnGpu'>): NetworkRuntime {
   return c.setting === 'auto' ? (c.tfjsOnGpu ? 'tfjs' : 'onnx') : c.setting;
 }
 
-/** Makes the trainer; `notes` says why the preferred engine was not used. */
+/** Makes the trainer; `notes` says why the preferred runtime was not used. */
 export async function createTrainer(cfg: RunConfig, data: Dataset, state: TrainerState | undefined, c: TrainingRuntimeChoice): Promise<{ trainer: Trainer; notes: string[] }> {
   if (preferredRuntime(c) === 'tfjs') return { trainer: new TfjsTrainer(cfg, data, state), notes: [] };
   try {
