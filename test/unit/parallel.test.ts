@@ -1,12 +1,12 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { splitShard } from '../../src/train/shard';
 import * as fs from 'fs';
 import * as path from 'path';
-import { autoWorkers, MAX_AUTO_TRAINING_THREADS } from '../../src/train/loop';
+import { autoWorkers, MAX_AUTO_TRAINING_THREADS } from '../../src/run/loop';
 import { useWasm } from './helpers';
 
 describe('data-parallel training (worker threads)', function () {

@@ -2,7 +2,7 @@
 // trains, that the run has logged nothing yet, or that the run does not log that quantity (the official code's
 // event files have no gradient norm, older runs no memory, a one-class data set no class accuracy).
 // No DOM here, so the wording is unit-tested.
-import type { RunState } from '../shared/protocol';
+import type { RunState } from '../../src/wire/dashboardMessages';
 
 export interface EmptyChart {
   /** The quantity, as it reads in a sentence: "the learning rate". */

@@ -4,10 +4,10 @@
 import uPlot from 'uplot';
 import { fitWidth, lineChart, showEmptyNote } from './charts';
 import { EMPTY_CHARTS, emptyChartMessage } from './emptyCharts';
-import type { ChartTheme } from './theme';
-import { ColumnPack, unpackColumns } from '../shared/columns';
+import type { ChartTheme } from '../shared/theme';
+import { ColumnPack, unpackColumns } from '../../src/wire/columns';
 import { el } from '../shared/dom';
-import { QUALITY_COLUMNS, RunState, XAxis } from '../shared/protocol';
+import { QUALITY_COLUMNS, RunState, XAxis } from '../../src/wire/dashboardMessages';
 
 export type QualityCols = Record<(typeof QUALITY_COLUMNS)[number], (number | null)[]>;
 
