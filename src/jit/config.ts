@@ -84,7 +84,14 @@ export const PRESETS: Record<string, Preset> = {
     model: { inputSize: 64, patchSize: 16, inChannels: 3, hiddenSize: 256, depth: 6, numHeads: 4, mlpRatio: 4, bottleneckDim: 32, inContextLen: 8, inContextStart: 2 },
     train: { ...CPU_TRAIN, batch: 32 },
     noiseScale: 1,
-    description: 'CPU-sized: 64 px, 768-dim patches as in the paper, 7.6 M parameters (default)',
+    description: 'CPU-sized: 64 px, 768-dim patches as in the paper, 7.6 M parameters',
+  },
+  'JiT-Ti/8': {
+    name: 'JiT-Ti/8',
+    model: { inputSize: 32, patchSize: 8, inChannels: 3, hiddenSize: 192, depth: 6, numHeads: 3, mlpRatio: 4, bottleneckDim: 32, inContextLen: 4, inContextStart: 2 },
+    train: { ...CPU_TRAIN, batch: 16 },
+    noiseScale: 1,
+    description: 'CPU-sized: 32 px, 192-dim patches through a 32-dim bottleneck, 4.2 M parameters (default)',
   },
   'JiT-Ti/4': {
     name: 'JiT-Ti/4',
@@ -101,7 +108,7 @@ export const PRESETS: Record<string, Preset> = {
   'JiT-H/32': official('JiT-H/32', 512, 32, 32, 1280, 16, 256, 10),
 };
 
-export const DEFAULT_PRESET = 'JiT-Ti/16';
+export const DEFAULT_PRESET = 'JiT-Ti/8';
 
 export function presetNames(): string[] {
   return Object.keys(PRESETS);

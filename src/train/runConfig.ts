@@ -121,6 +121,7 @@ export function validateRunConfig(c: RunConfig): void {
   positiveInt('sample-every', c.sampleEvery);
   positiveInt('checkpoint-every', c.checkpointEvery);
   positiveInt('keep-checkpoints', c.keepCheckpoints);
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new Error(`warmup must be a whole number of steps (0 or more), got ${c.warmupSteps}.`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new Error(`The learning rate must be a positive number, got ${c.lr}.`);
   for (const [k, v] of [['ema-decay1', c.emaDecay1], ['ema-decay2', c.emaDecay2]] as const) {
     if (!(v >= 0 && v < 1)) throw new Error(`${k} must be in [0, 1), got ${v}.`);
