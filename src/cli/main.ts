@@ -227,7 +227,7 @@ export function buildProgram(): Command {
     .option('--warmup <n>', 'linear learning-rate warmup steps (default: the preset\'s, at most a tenth of the steps)', nonNegativeInt('warmup'))
     .option('--ema-decay1 <x>', 'decay of the first EMA copy, the one previews and sampling use (default: the preset\'s)', num('ema-decay1'))
     .option('--ema-decay2 <x>', 'decay of the second EMA copy (default: the preset\'s)', num('ema-decay2'))
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup').choices(['constant', 'cosine']).default('constant'))
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup (default: the preset\'s)').choices(['constant', 'cosine']))
     .option('--seed <n>', 'random seed', num('seed'), 0)
     .option('--out <dir>', 'runs folder', '.jit/runs')
     .option('--name <name>', 'run name suffix')
