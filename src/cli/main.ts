@@ -3,19 +3,19 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import * as path from 'path';
-import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../engine/backend';
-import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../engine/golden';
-import { FULL_BENCH, SMOKE_BENCH, runBench } from '../engine/bench';
+import { initBackend, BackendChoice, BackendInfo, backendInfo } from '../runtime/tfjsBackend';
+import { GoldenResult, tfjsGoldenEngine, verifyGolden } from '../tasks/verifyGolden';
+import { FULL_BENCH, SMOKE_BENCH, runBench } from '../tasks/bench';
 import * as fs from 'fs';
 import { presetNames, PRESETS, DEFAULT_PRESET } from '../jit/config';
 import { countParams } from '../jit/params';
-import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint, sampleToFolder } from '../engine/sampling';
+import { SAMPLING_ENGINES, SamplingEngine, sampleFromCheckpoint, sampleToFolder } from '../tasks/sampleCheckpoint';
 import { onnxGoldenEngine } from '../onnx/golden';
 import { onnxRuntimeStatus } from '../onnx/runtime';
 import { probeSession, resolveProviders, resolveThreads } from '../onnx/session';
-import { runTraining, TrainEvent } from '../train/loop';
+import { runTraining, TrainEvent } from '../run/loop';
 import { ENGINE_SETTINGS, EngineSetting, preferredEngine } from '../train/engineChoice';
-import { RunOverrides } from '../train/runConfig';
+import { RunOverrides } from '../io/runConfig';
 import { addCheckpointCommands } from './checkpoints';
 import { addScalarsCommand } from './scalars';
 import { addEvalCommand } from './evaluate';
@@ -250,7 +250,7 @@ export function buildProgram(): Command {
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
     .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...ENGINE_SETTINGS]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
-    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
+    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu, up to 4 threads in all)', (v: string) => {
       if (v === 'auto') return v;
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('workers must be auto or a whole number (0 trains in one thread).');

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { discoverRuns } from '../io/runs';
-import type { RunConfig } from '../train/runConfig';
+import type { RunConfig } from '../io/runConfig';
 import { EngineClient } from './engineClient';
 import { TensorInspectorProvider } from './inspectorEditor';
 import { LabPanel } from './labPanel';

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
-import type { SampleRequest } from '../engine/sampling';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { discoverOfficialRuns, isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
@@ -19,6 +19,7 @@ import { readSettings } from './settings';
 import { pickTrainPlan, planFromFile } from './trainFlow';
 import { ensureTrusted } from './trust';
 import { registerViewCommands } from './viewCommands';
+import { completeWalkthroughStep } from './walkthrough';
 
 export interface CommandDeps extends DashboardDeps {
   tree: RunsTreeProvider;
@@ -160,6 +161,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         });
         log.info(`Sampled ${r.n} images in ${r.seconds.toFixed(1)} s: ${r.file}`);
         d.gallery.showSamples(runDir!, r);
+        completeWalkthroughStep(vscode.commands, 'sampled');
       } catch (e) {
         if (controller.signal.aborted || e instanceof CancelledError) return;
         if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample" again.`);

@@ -1,8 +1,8 @@
 // A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample" request with the same
 // noise and settings, and the same request as a `jit sample` command line.
-import type { SampleRequest } from '../engine/sampling';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { GridView } from '../engine/viewTypes';
-import type { GridCellAt, GridScoresView } from '../../webview/shared/viewsProtocol';
+import type { GridCellAt, GridScoresView } from '../wire/explorerMessages';
 import type { GridScores } from '../quality/gridScores';
 
 export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;
@@ -17,10 +17,10 @@ export function gridCellRequest(g: GridView, checkpoint: string, at: GridCellAt)
   };
 }
 
-/** `r` as a `jit sample` command line, arguments quoted for POSIX shells. */
+/** `r` as a `jit sample` command line as the README documents it (run in a checkout), arguments quoted for POSIX shells. */
 export function sampleCommandLine(r: CellRequest): string {
   const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return ['npx jit sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
+  return ['npm run jit -- sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
     `--interval ${r.intervalMin},${r.intervalMax}`, `--seed ${r.seed}`, `--ema ${r.weights === 'online' ? 'none' : r.weights}`,
     ...(r.classes?.length ? [`--classes ${r.classes.join(',')}`] : [])].join(' ');
 }

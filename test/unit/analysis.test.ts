@@ -9,16 +9,16 @@ import { cfgEmaGrid } from '../../src/analysis/grid';
 import {
   Matrix, effectiveRank, matrix, multiply, pca, pcaProject, singularValues, symmetricEigen, transpose,
 } from '../../src/analysis/linalg';
-import { loadGolden } from '../../src/engine/golden';
-import { sampleFromCheckpoint } from '../../src/engine/sampling';
-import { unpackTensor } from '../../src/engine/protocol';
+import { loadGolden } from '../../src/tasks/verifyGolden';
+import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { gridView } from '../../src/engine/views';
 import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';
 import { saveCheckpoint } from '../../src/io/checkpoint';
 import { JiTConfig } from '../../src/jit/config';
 import { Rng } from '../../src/jit/random';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { GOLDEN, tempDir, useWasm } from './helpers';
 
@@ -367,10 +367,10 @@ describe('analysis: on a trained checkpoint', function () {
     assert.ok(view.seconds > 0);
     const at = { interval: 0, row: 2, column: 1 };
     const line = sampleCommandLine(gridCellRequest(view, checkpoint, at));
-    assert.match(line, /^npx jit sample --checkpoint \S+ --n 3 --steps 4 --method heun --cfg 2\.5 --interval 0\.1,1 --seed 11 --ema none --classes 0,1,2$/);
+    assert.match(line, /^npm run jit -- sample --checkpoint \S+ --n 3 --steps 4 --method heun --cfg 2\.5 --interval 0\.1,1 --seed 11 --ema none --classes 0,1,2$/);
     const out = path.join(tempDir(), 'cell.png');
-    const args = line.replace(/^npx jit /, '').split(' ');
-    const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'jit.js'), ...args, '--out', out], { encoding: 'utf8', env: { ...process.env, JIT_BACKEND: 'wasm' }, timeout: 300_000 });
+    // Run as written, by a shell in the checkout.
+    const r = spawnSync('sh', ['-c', `${line} --out ${out}`], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, JIT_BACKEND: 'wasm' }, timeout: 300_000 });
     assert.strictEqual(r.status, 0, r.stderr);
     // The CLI's grid: 2 columns of 16 px images drawn at 2x with 2 px of padding; the view's cell: [n, S, S, 3] bytes.
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });

@@ -3,7 +3,7 @@
 import * as assert from 'assert';
 import { DEFAULT_PRESET, DEFAULT_STEPS, dims, getPreset, modelConfigFromPreset } from '../../src/jit/config';
 import { lrAt } from '../../src/train/schedule';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { buildProgram } from '../../src/cli/main';
 
 describe('defaults', () => {

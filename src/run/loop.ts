@@ -10,12 +10,12 @@ import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint
 import { writeImageGrid } from '../io/png';
 import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
 import { RunEventLog } from '../io/tensorboard/runLog';
-import { loadDataset } from './data/load';
-import type { Dataset } from './data/dataset';
-import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
-import { StepMetrics, TrainerDenoiser, TrainingDiverged } from './trainer';
-import { EngineSetting, Trainer, createTrainer } from './engineChoice';
-import type { OnnxTrainerOptions } from './onnxTrainer';
+import { loadDataset } from '../train/data/load';
+import type { Dataset } from '../train/data/dataset';
+import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
+import { StepMetrics, TrainerDenoiser, TrainingDiverged } from '../train/trainer';
+import { EngineSetting, Trainer, createTrainer } from '../train/engineChoice';
+import type { OnnxTrainerOptions } from '../train/onnxTrainer';
 import { tfDenoiserFromOfficial } from '../jit/denoiser';
 import { openOnnxDenoiser } from '../onnx/denoiser';
 import { featuresDirOf } from '../quality/evaluate';
@@ -47,16 +47,20 @@ export interface TrainRequest {
   tfjsOnGpu?: boolean;
   /** ONNX Runtime training session settings (threads). */
   onnx?: OnnxTrainerOptions;
-  /** TF.js: extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
+  /** TF.js: extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends, up to four threads in all). */
   workers?: number | 'auto';
   /** What samples the preview grids: ONNX Runtime when it starts (auto, 5-10x TF.js on wasm) or TF.js. */
   previewEngine?: 'auto' | 'tfjs';
 }
 
-/** How many data-parallel workers 'auto' means on this machine and backend. */
-export function autoWorkers(backend: string): number {
-  // The native TensorFlow backend already uses every core; wasm and cpu use one.
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(os.cpus().length, 4) - 1) : 0;
+/** Threads in all (the main one and its workers) that `workers: 'auto'` trains with at most. */
+export const MAX_AUTO_TRAINING_THREADS = 4;
+
+/** How many data-parallel workers 'auto' means on this machine and backend: one per further core, capped. */
+export function autoWorkers(backend: string, cores = os.cpus().length): number {
+  // The native TensorFlow backend already uses every core; wasm and cpu use one. Capped because every worker
+  // holds a replica of the network.
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(cores, MAX_AUTO_TRAINING_THREADS) - 1) : 0;
 }
 
 export interface TrainControl {

@@ -4,15 +4,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { trainFlopsPerImage } from '../jit/flops';
 import { createShapesDataset } from '../train/data/shapes';
-import { resolveRunConfig } from '../train/runConfig';
+import { resolveRunConfig } from '../io/runConfig';
 import { TfjsTrainer } from '../train/tfjsTrainer';
 import { OnnxTrainer } from '../train/onnxTrainer';
 import { preferredEngine } from '../train/engineChoice';
 import type { TrainerBase, TrainerDenoiser, TrainingEngineName } from '../train/trainer';
-import { backendInfo } from './backend';
+import { backendInfo } from '../runtime/tfjsBackend';
 import { ForwardBench, benchForward, onnxMatmulGflops } from '../onnx/bench';
 import { openOnnxDenoiser } from '../onnx/denoiser';
-import { autoWorkers } from '../train/loop';
+import { autoWorkers } from '../run/loop';
 
 export interface TrainEngineBench {
   engine: TrainingEngineName;
@@ -21,7 +21,7 @@ export interface TrainEngineBench {
   trainImagesPerSec: number;
   /** Achieved training FLOP/s over this engine's own matmul GFLOP/s (matmulGflops of its entry). */
   trainEfficiency: number;
-  /** TF.js on the single-threaded backends: the same training with one worker thread per further core. */
+  /** TF.js on the single-threaded backends: the same training with one worker thread per further core, up to four threads in all. */
   dataParallel?: { workers: number; trainImagesPerSec: number; trainEfficiency: number };
 }
 
