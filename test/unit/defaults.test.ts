@@ -2,7 +2,7 @@
 // options, "JiT: Train" pressed through with Enter, and a preset's settings when only the preset is named.
 import * as assert from 'assert';
 import { DEFAULT_PRESET, DEFAULT_STEPS, dims, getPreset, modelConfigFromPreset } from '../../src/jit/config';
-import { lrAt } from '../../src/train/schedule';
+import { lrAt } from '../../src/jit/schedule';
 import { resolveRunConfig } from '../../src/io/runConfig';
 import { buildProgram } from '../../src/cli/main';
 
