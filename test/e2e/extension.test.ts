@@ -138,7 +138,7 @@ describe('JiT Explorer in a real VS Code', function () {
     assert.match(await page.locator('.part.statusbar').innerText(), /JiT step \d+\/400 · loss [\d.]+ · [\d.]+ img\/s/);
 
     // Overlay the first run: its smoothed loss joins the chart as a series named after it.
-    const other = fs.readdirSync(runsRoot()).find((d) => d.endsWith('JiT-Ti-16'))!;
+    const other = fs.readdirSync(runsRoot()).find((d) => d.endsWith('JiT-Ti-8'))!;
     await frame.locator(`.compare input[value="${other}"]`).check();
     await until('the overlay series', async () => ((await frame.locator('#loss-chart .u-legend').innerText()).includes(other) ? true : undefined), 30_000);
 
