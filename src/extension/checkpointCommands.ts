@@ -69,7 +69,7 @@ async function pickCheckpoint(location: RunsLocation, title: string): Promise<vs
     label: r.name, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
   })));
   items.push({ label: '$(folder-opened) Browse…', description: 'a .safetensors or .pth file anywhere' });
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'A checkpoint of this workspace, or browse for a file' });
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'A checkpoint of this workspace, or browse for a file', ignoreFocusOut: true });
   if (!pick) return undefined;
   return pick.file ? vscode.Uri.file(pick.file) : pickFile(title, root);
 }
