@@ -27,6 +27,11 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive whole number.`);
   return n;
 };
+const nonNegativeInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number (0 or more).`);
+  return n;
+};
 const num = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number.`);
@@ -55,7 +60,8 @@ async function train(o: Record<string, unknown>): Promise<void> {
   const data = o.data === 'builtin' ? { kind: 'builtin' as const } : { kind: 'folder' as const, dir: path.resolve(String(o.data)), hflip: Boolean(o.hflip) };
   const overrides: RunOverrides = {
     preset: o.preset as string, data, steps: o.steps as number, batch: o.batch as number, lr: o.lr as number | undefined,
-    blr: o.blr as number | undefined, seed: o.seed as number, sampleEvery: o.sampleEvery as number, checkpointEvery: o.checkpointEvery as number, keepCheckpoints: o.keepCheckpoints as number,
+    blr: o.blr as number | undefined, warmupSteps: o.warmup as number | undefined, emaDecay1: o.emaDecay1 as number | undefined, emaDecay2: o.emaDecay2 as number | undefined,
+    seed: o.seed as number, sampleEvery: o.sampleEvery as number, checkpointEvery: o.checkpointEvery as number, keepCheckpoints: o.keepCheckpoints as number,
     target: o.target as RunOverrides['target'], freezePatchEmbed: Boolean(o.freezePatchEmbed), schedule: o.schedule as RunOverrides['schedule'],
     preview: { steps: o.previewSteps as number, ...(o.previewN ? { n: o.previewN as number } : {}) },
     quality: { every: o.evalEvery as number | 'auto' | undefined, n: o.evalN as number | undefined, steps: o.evalSteps as number | undefined },
@@ -219,7 +225,10 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'batch size (default: the preset\'s)', int('batch'))
     .option('--lr <x>', 'peak learning rate (default: blr x batch / 256)', num('lr'))
     .option('--blr <x>', 'base learning rate', num('blr'))
-    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup').choices(['constant', 'cosine']).default('constant'))
+    .option('--warmup <n>', 'linear learning-rate warmup steps (default: the preset\'s, at most a tenth of the steps)', nonNegativeInt('warmup'))
+    .option('--ema-decay1 <x>', 'decay of the first EMA copy, the one previews and sampling use (default: the preset\'s)', num('ema-decay1'))
+    .option('--ema-decay2 <x>', 'decay of the second EMA copy (default: the preset\'s)', num('ema-decay2'))
+    .addOption(new Option('--schedule <kind>', 'learning-rate schedule after warmup (default: the preset\'s)').choices(['constant', 'cosine']))
     .option('--seed <n>', 'random seed', num('seed'), 0)
     .option('--out <dir>', 'runs folder', '.jit/runs')
     .option('--name <name>', 'run name suffix')

@@ -2,7 +2,7 @@
 // built-in shapes when the user just presses Enter, or a run configuration file from the workspace.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { PRESETS, presetNames } from '../jit/config';
+import { DEFAULT_STEPS, PRESETS, presetNames } from '../jit/config';
 import type { DataSpec, RunOverrides } from '../io/runConfig';
 import { RUN_CONFIG_GLOB, parseRunConfigFile } from './runConfigFile';
 import { JitSettings } from './settings';
@@ -14,7 +14,6 @@ export interface TrainPlan {
   source: string;
 }
 
-export const DEFAULT_STEPS = 2000;
 const STEPS = 4;
 
 function positiveInt(v: string): string | undefined {

@@ -1,6 +1,6 @@
 // Everything that defines a training run, resolved from a preset plus overrides; saved as run.json and in
 // every checkpoint so a run can be resumed or inspected without the command line that started it.
-import { DEFAULT_DIFFUSION, DEFAULT_PRESET, DiffusionConfig, JiTConfig, PredictionTarget, getPreset } from '../jit/config';
+import { DEFAULT_DIFFUSION, DEFAULT_PRESET, DEFAULT_STEPS, DiffusionConfig, JiTConfig, PredictionTarget, getPreset } from '../jit/config';
 import type { SamplingMethod } from '../wire/samplingNames';
 import { peakLr } from '../jit/schedule';
 
@@ -81,7 +81,7 @@ export function resolveRunConfig(o: RunOverrides & { numClasses: number }): RunC
   const preset = getPreset(o.preset ?? DEFAULT_PRESET);
   const batch = o.batch ?? preset.train.batch;
   const blr = o.blr ?? preset.train.blr;
-  const steps = o.steps ?? 2000;
+  const steps = o.steps ?? DEFAULT_STEPS;
   const cfg: RunConfig = {
     preset: preset.name,
     model: { ...preset.model, numClasses: o.numClasses, freezePatchEmbed: o.freezePatchEmbed ?? false },
@@ -91,7 +91,7 @@ export function resolveRunConfig(o: RunOverrides & { numClasses: number }): RunC
     batch,
     blr,
     lr: o.lr ?? peakLr(blr, batch),
-    schedule: o.schedule ?? 'constant',
+    schedule: o.schedule ?? preset.train.schedule,
     warmupSteps: o.warmupSteps ?? Math.min(preset.train.warmupSteps, Math.floor(steps / 10)),
     minLr: 0,
     weightDecay: o.weightDecay ?? 0,
@@ -121,6 +121,7 @@ export function validateRunConfig(c: RunConfig): void {
   positiveInt('sample-every', c.sampleEvery);
   positiveInt('checkpoint-every', c.checkpointEvery);
   positiveInt('keep-checkpoints', c.keepCheckpoints);
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new Error(`warmup must be a whole number of steps (0 or more), got ${c.warmupSteps}.`);
   if (!(c.lr > 0) || !Number.isFinite(c.lr)) throw new Error(`The learning rate must be a positive number, got ${c.lr}.`);
   for (const [k, v] of [['ema-decay1', c.emaDecay1], ['ema-decay2', c.emaDecay2]] as const) {
     if (!(v >= 0 && v < 1)) throw new Error(`${k} must be in [0, 1), got ${v}.`);

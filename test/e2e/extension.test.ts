@@ -103,9 +103,9 @@ describe('JiT Explorer in a real VS Code', function () {
     const frame = await dashboard();
     await until('the first loss point', async () => ((await lossPoints(frame)) > 0 ? true : undefined), 240_000);
     timings.firstPointSecondsDefaults = (Date.now() - pressed) / 1000;
-    console.log(`    first loss point ${timings.firstPointSecondsDefaults.toFixed(1)} s after the last Enter (JiT-Ti/16, batch 32, ONNX Runtime)`);
+    console.log(`    first loss point ${timings.firstPointSecondsDefaults.toFixed(1)} s after the last Enter (the default preset, ONNX Runtime)`);
     // The defaults train on ONNX Runtime, and the dashboard says so.
-    assert.match(await frame.locator('.meta').innerText(), /JiT-Ti\/16 · built-in shapes.* · ONNX Runtime, cpu execution provider, \d+ threads?$/);
+    assert.match(await frame.locator('.meta').innerText(), /JiT-Ti\/8 · built-in shapes.* · ONNX Runtime, cpu execution provider, \d+ threads?$/);
     assert.ok((await frame.locator('table.config').innerText()).includes('ONNX Runtime'), 'the configuration table names the engine');
     // Stop from the dashboard's own button (webview -> host -> engine).
     await frame.locator('button', { hasText: /^Stop$/ }).click();
@@ -138,7 +138,7 @@ describe('JiT Explorer in a real VS Code', function () {
     assert.match(await page.locator('.part.statusbar').innerText(), /JiT step \d+\/400 · loss [\d.]+ · [\d.]+ img\/s/);
 
     // Overlay the first run: its smoothed loss joins the chart as a series named after it.
-    const other = fs.readdirSync(runsRoot()).find((d) => d.endsWith('JiT-Ti-16'))!;
+    const other = fs.readdirSync(runsRoot()).find((d) => d.endsWith('JiT-Ti-8'))!;
     await frame.locator(`.compare input[value="${other}"]`).check();
     await until('the overlay series', async () => ((await frame.locator('#loss-chart .u-legend').innerText()).includes(other) ? true : undefined), 30_000);
 

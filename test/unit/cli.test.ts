@@ -94,7 +94,7 @@ describe('jit CLI', function () {
       await useWasm();
       features = await sharedFeaturesDir();
       dir = tempDir();
-      const r = jit(['train', '--steps', '2', '--batch', '2', '--checkpoint-every', '1', '--keep-checkpoints', '5', '--preview-steps', '2', '--preview-n', '2', '--eval-every', '0', '--out', 'runs'], dir);
+      const r = jit(['train', '--preset', 'JiT-Ti/16', '--steps', '2', '--batch', '2', '--checkpoint-every', '1', '--keep-checkpoints', '5', '--preview-steps', '2', '--preview-n', '2', '--eval-every', '0', '--out', 'runs'], dir);
       assert.strictEqual(r.code, 0, r.out + r.err);
       runDir = path.join(dir, 'runs', fs.readdirSync(path.join(dir, 'runs'))[0]);
     });
