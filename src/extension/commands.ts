@@ -54,7 +54,7 @@ async function pickCheckpoint(root: string | undefined, title: string, officialF
     items.push(...o.checkpoints.slice().reverse().map((c) => ({ label: o.name, description: path.basename(c.file), detail: `official run in ${path.dirname(o.dir)}`, file: c.file })));
   }
   if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first (stopping it also writes one).');
+    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Start Training" first (stopping it also writes one).');
     return undefined;
   }
   return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first; press Enter for the latest checkpoint', ignoreFocusOut: true }))?.file;
@@ -124,7 +124,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const root = location.current();
     const runDir = targetRun(t).runDir ?? training.runDir ?? DashboardPanel.open?.run ?? (root ? discoverRuns(root)[0]?.dir : undefined);
     if (!runDir) {
-      void vscode.window.showInformationMessage('No runs yet: start one with "JiT: Train".');
+      void vscode.window.showInformationMessage('No runs yet: start one with "JiT: Start Training".');
       return;
     }
     DashboardPanel.show(d, runDir);
@@ -136,7 +136,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?', location.extraFolders());
+    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample Images — from which checkpoint?', location.extraFolders());
     if (!checkpoint) return;
     runDir = runDirOfCheckpoint(checkpoint);
     const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);
@@ -162,7 +162,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         d.gallery.showSamples(runDir!, r);
       } catch (e) {
         if (controller.signal.aborted || e instanceof CancelledError) return;
-        if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample" again.`);
+        if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample Images" again.`);
         throw new Error(`Sampling failed: ${e instanceof RemoteError ? e.message : message(e)}`);
       }
     });

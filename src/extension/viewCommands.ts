@@ -27,7 +27,7 @@ async function checkpointFor(t: Target, deps: DashboardDeps, title: string): Pro
   const root = deps.location.current();
   const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({ label: r.name, description: `step ${c.step}`, file: c.file })));
   if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first.');
+    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Start Training" first.');
     return undefined;
   }
   return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first' }))?.file;
@@ -60,7 +60,7 @@ export function registerViewCommands(context: vscode.ExtensionContext, deps: Das
   register('jit.openTrajectory', (grid?: vscode.Uri | string, index?: number) => {
     const file = grid instanceof vscode.Uri ? grid.fsPath : grid;
     if (!file) throw new Error('Open a trajectory from a sample in the Sample Gallery.');
-    if (!hasTrajectory(file)) throw new Error(`${path.basename(file)} has no recorded trajectory: grids written during training have none; "JiT: Sample" records one.`);
+    if (!hasTrajectory(file)) throw new Error(`${path.basename(file)} has no recorded trajectory: grids written during training have none; "JiT: Sample Images" records one.`);
     TrajectoryPanel.show(deps, file, Number.isInteger(index) ? index! : 0);
   });
 }

@@ -93,8 +93,8 @@ describe('JiT Explorer in a real VS Code', function () {
     if (tmp && process.env.JIT_E2E_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('trains with the defaults after pressing Enter through "JiT: Train" and streams loss points', async function () {
-    await runCommand(page, 'JiT: Train');
+  it('trains with the defaults after pressing Enter through "JiT: Start Training" and streams loss points', async function () {
+    await runCommand(page, 'JiT: Start Training');
     await quickInput(page, undefined, 'dataset');
     await quickInput(page, undefined, 'model preset');
     await quickInput(page, undefined, 'training steps');
@@ -113,7 +113,7 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   it('trains a tiny model chosen in the quick picks; the dashboard\'s loss chart receives points', async function () {
-    await runCommand(page, 'JiT: Train');
+    await runCommand(page, 'JiT: Start Training');
     await quickInput(page, undefined, 'dataset');
     await quickInput(page, 'JiT-Ti/4', 'model preset');
     await quickInput(page, '400', 'training steps');
@@ -175,10 +175,10 @@ describe('JiT Explorer in a real VS Code', function () {
     await screenshot(page, 'runs-tree');
   });
 
-  it('"JiT: Sample" draws new images into the Sample Gallery with their class labels', async function () {
-    await runCommand(page, 'JiT: Sample');
-    await quickInput(page, undefined, 'Sample — from which checkpoint');
-    await quickInput(page, 'Euler', 'Sample from');
+  it('"JiT: Sample Images" draws new images into the Sample Gallery with their class labels', async function () {
+    await runCommand(page, 'JiT: Sample Images');
+    await quickInput(page, undefined, 'Sample Images — from which checkpoint');
+    await quickInput(page, 'Euler', 'Sample Images from');
     const gallery = await findFrame(page, '.fresh canvas.tile', 300_000);
     assert.strictEqual(await gallery.locator('.fresh canvas.tile').count(), 16);
     const labels = await gallery.locator('.fresh figcaption').allInnerTexts();
@@ -214,12 +214,12 @@ describe('JiT Explorer in a real VS Code', function () {
     await waitForNotification(page, /JiT engine: wasm backend on CPU/, 120_000);
   });
 
-  it('refuses "JiT: Train" in Restricted Mode with one sentence', async function () {
+  it('refuses "JiT: Start Training" in Restricted Mode with one sentence', async function () {
     const restricted = path.join(tmp, 'untrusted-workspace');
     fs.mkdirSync(restricted);
     const wb = await openWorkbench(server!.url, restricted, { trust: false });
     browsers.push(wb.browser);
-    await runCommand(wb.page, 'JiT: Train');
+    await runCommand(wb.page, 'JiT: Start Training');
     const msg = await waitForNotification(wb.page, 'Training is not available in Restricted Mode', 60_000);
     assert.match(msg, /because it runs code on files from this folder; trust the folder/);
     await screenshot(wb.page, 'restricted-mode');

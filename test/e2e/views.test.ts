@@ -1,6 +1,6 @@
 /**
  * The exploration views in a real VS Code (code-server in Chromium, see harness.ts): on a tiny run written by the
- * CLI, "JiT: Sample" with a few Heun steps, the Sample Gallery grouped by run and step, a click on a sample that
+ * CLI, "JiT: Sample Images" with a few Heun steps, the Sample Gallery grouped by run and step, a click on a sample that
  * opens the trajectory viewer with one frame per step, and the latent viewer on the run's checkpoint; screenshots
  * in the dark, light and high-contrast themes go to test-results/e2e/.
  *
@@ -56,10 +56,10 @@ describe('Exploration views in a real VS Code', function () {
 
   let gallery: Frame;
 
-  it('"JiT: Sample" with each setting chosen writes a grid that the Sample Gallery shows next to the training preview', async function () {
-    await runCommand(page, 'JiT: Sample');
-    await quickInput(page, undefined, 'Sample — from which checkpoint');
-    await quickInput(page, 'Choose each setting', 'JiT: Sample from');
+  it('"JiT: Sample Images" with each setting chosen writes a grid that the Sample Gallery shows next to the training preview', async function () {
+    await runCommand(page, 'JiT: Sample Images');
+    await quickInput(page, undefined, 'Sample Images — from which checkpoint');
+    await quickInput(page, 'Choose each setting', 'JiT: Sample Images from');
     await quickInput(page, undefined, 'weights');
     await quickInput(page, undefined, 'classes');
     await quickInput(page, '4', 'images');
