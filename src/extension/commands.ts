@@ -6,13 +6,14 @@ import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { SampleRequest } from '../engine/sampling';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
-import { discoverOfficialRuns, isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
+import { isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
 import { CHECKPOINT_RE, discoverRuns, listCheckpoints } from '../io/runs';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { GalleryViewProvider } from './galleryView';
 import { NativePackage, findNpm, installNative } from './nativeInstall';
 import { readRunFile } from './runInfo';
+import { pickCheckpoint } from './checkpointPicker';
 import { pickSampleSettings } from './sampleFlow';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
@@ -43,21 +44,6 @@ function targetRun(t: Target): { runDir?: string; checkpoint?: string } {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** A checkpoint of this runs folder, newest first; with `officialFolders`, then those of the official runs there. */
-async function pickCheckpoint(root: string | undefined, title: string, officialFolders: string[] = []): Promise<string | undefined> {
-  const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
-    label: `${r.name}`, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
-  })));
-  for (const o of discoverOfficialRuns(officialFolders)) {
-    items.push(...o.checkpoints.slice().reverse().map((c) => ({ label: o.name, description: path.basename(c.file), detail: `official run in ${path.dirname(o.dir)}`, file: c.file })));
-  }
-  if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Start Training" first (stopping it also writes one).');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first; press Enter for the latest checkpoint', ignoreFocusOut: true }))?.file;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, d: CommandDeps): void {
@@ -92,7 +78,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       void vscode.window.showInformationMessage(`${path.basename(runDir)} has no checkpoint to resume from.`);
       return;
     }
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Resume Training — from which checkpoint?');
+    checkpoint ??= await pickCheckpoint('JiT: Resume Training — from which checkpoint?', { root: location.current() });
     if (!checkpoint) return;
     runDir = path.dirname(path.dirname(checkpoint));
     const step = Number(CHECKPOINT_RE.exec(path.basename(checkpoint))?.[1] ?? 0);
@@ -136,7 +122,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample Images — from which checkpoint?', location.extraFolders());
+    checkpoint ??= await pickCheckpoint('JiT: Sample Images — from which checkpoint?', { root: location.current(), officialFolders: location.extraFolders() });
     if (!checkpoint) return;
     runDir = runDirOfCheckpoint(checkpoint);
     const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);

@@ -29,7 +29,7 @@ async function input(title: string, prompt: string, value: string, validate: (v:
 
 /** Asks each setting in turn, starting from `base`; undefined when the user pressed Escape. */
 async function pickEach(runDir: string, title: string, base: SampleSettings): Promise<SampleSettings | undefined> {
-  const weights = await vscode.window.showQuickPick(WEIGHTS.map((w) => ({ ...w, picked: w.label === base.weights })), { title: `${title} — weights`, placeHolder: 'Press Enter for ema1' });
+  const weights = await vscode.window.showQuickPick(WEIGHTS.map((w) => ({ ...w, picked: w.label === base.weights })), { title: `${title} — weights`, placeHolder: 'Press Enter for ema1', ignoreFocusOut: true });
   if (!weights) return undefined;
   const names = classNames(runDir);
   let classes: number[] | undefined;
@@ -37,7 +37,7 @@ async function pickEach(runDir: string, title: string, base: SampleSettings): Pr
     const items = [{ label: 'All classes', description: 'default', detail: 'Images cycle through the classes in order', classes: undefined as number[] | undefined },
       ...names.map((name, i) => ({ label: name, description: `class ${i}`, detail: undefined, classes: [i] })),
       { label: 'Unconditional', description: `class ${names.length}`, detail: 'The null class the model learned for guidance', classes: [names.length] }];
-    const pick = await vscode.window.showQuickPick(items, { title: `${title} — classes`, placeHolder: 'Press Enter for all classes' });
+    const pick = await vscode.window.showQuickPick(items, { title: `${title} — classes`, placeHolder: 'Press Enter for all classes', ignoreFocusOut: true });
     if (!pick) return undefined;
     classes = pick.classes;
   }
@@ -46,7 +46,7 @@ async function pickEach(runDir: string, title: string, base: SampleSettings): Pr
   const method = await vscode.window.showQuickPick([
     { label: 'Heun', description: base.method === 'heun' ? 'default' : undefined, detail: 'Second order: two network evaluations per step (one on the last step)', method: 'heun' as const },
     { label: 'Euler', description: base.method === 'euler' ? 'default' : undefined, detail: 'First order: one network evaluation per step', method: 'euler' as const },
-  ].sort((a) => (a.method === base.method ? -1 : 1)), { title: `${title} — sampler` });
+  ].sort((a) => (a.method === base.method ? -1 : 1)), { title: `${title} — sampler`, ignoreFocusOut: true });
   if (!method) return undefined;
   const steps = await input(`${title} — steps`, 'Sampling steps from noise (t = 0) to the image (t = 1)', String(base.steps), wholeNumber(1, 1000));
   if (steps === undefined) return undefined;
@@ -81,7 +81,7 @@ export async function pickSampleSettings(runDir: string, checkpoint: string): Pr
     { label: 'Euler, 20 steps', description: 'faster, rougher', detail: `16 images with the EMA weights, no guidance, seed ${seed}`, settings: { ...base, steps: 20, method: 'euler' as const } },
     { label: 'Heun, 50 steps, guidance 2.0', description: 'classifier-free guidance in t ∈ [0.1, 1]', detail: '16 images; twice the network evaluations', settings: { ...base, cfgScale: 2 } },
     { label: 'Choose each setting…', description: 'weights, classes, count, steps, sampler, guidance, seed', detail: 'Every question has a default: Enter accepts it', settings: undefined },
-  ], { title, placeHolder: 'Press Enter for the default' });
+  ], { title, placeHolder: 'Press Enter for the default', ignoreFocusOut: true });
   if (!how) return undefined;
   return how.settings ?? pickEach(runDir, title, base);
 }

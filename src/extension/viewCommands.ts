@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { hasTrajectory } from '../analysis/trajectoryFile';
 import { isRunFolder, latestCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
-import { CHECKPOINT_RE, discoverRuns } from '../io/runs';
+import { CHECKPOINT_RE } from '../io/runs';
+import { pickCheckpoint } from './checkpointPicker';
 import { DashboardDeps } from './dashboardPanel';
 import { GridPanel, LatentPanel, TrajectoryPanel } from './explorerPanels';
 import type { RunsNode } from './runsTree';
@@ -24,13 +25,7 @@ async function checkpointFor(t: Target, deps: DashboardDeps, title: string): Pro
     const last = latestCheckpoint(runDir);
     if (last) return last;
   }
-  const root = deps.location.current();
-  const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({ label: r.name, description: `step ${c.step}`, file: c.file })));
-  if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Start Training" first.');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first' }))?.file;
+  return pickCheckpoint(title, { root: deps.location.current() });
 }
 
 export function registerViewCommands(context: vscode.ExtensionContext, deps: DashboardDeps): void {
