@@ -26,6 +26,7 @@ import {
   reloadWindow,
   REPO_ROOT,
   runCommand,
+  runFromPalette,
   screenshot,
   startCodeServer,
   waitForNotification,
@@ -117,6 +118,7 @@ describe('e2e harness (code-server + Chromium)', function () {
       folder: trustedFolder,
       ...dirs,
       settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+      commands: ['harness.hello', 'workbench.action.reloadWindow'],
     });
   });
 
@@ -137,7 +139,7 @@ describe('e2e harness (code-server + Chromium)', function () {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('runs a command from the palette: notification and webview', async function () {
+  it('runs a command by its key chord: notification and webview', async function () {
     const wb = await openWorkbench(server!.url, trustedFolder, { trust: true });
     browsers.push(wb.browser);
     page = wb.page;
@@ -145,7 +147,7 @@ describe('e2e harness (code-server + Chromium)', function () {
     // The colour theme comes from the settings written by startCodeServer.
     assert.match((await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '', /dark_modern/);
 
-    await runCommand(page, 'Harness: Hello');
+    await runCommand(page, 'harness.hello', { notification: 'hello from harness' });
     const text = await waitForNotification(page, 'hello from harness');
     assert.strictEqual(text, 'hello from harness');
     assert.ok((await notifications(page)).includes('hello from harness'));
@@ -155,10 +157,10 @@ describe('e2e harness (code-server + Chromium)', function () {
     await screenshot(page, 'harness-hello');
   });
 
-  it('reloads the window and can run the command again', async function () {
+  it('reloads the window by its chord and runs the command again, typed in the palette', async function () {
     assert.ok(page, 'needs the workbench from the previous test');
     await reloadWindow(page);
-    await runCommand(page, 'Harness: Hello');
+    await runFromPalette(page, 'Harness: Hello', { notification: 'hello from harness' });
     const frame = await findFrame(page, '#hello', 60_000);
     assert.strictEqual((await frame.locator('#hello').innerText()).trim(), 'hi');
   });

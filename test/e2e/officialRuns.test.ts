@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until } from './setupExtension';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until, RUNS_VIEW } from './setupExtension';
 import { logOfficialEpochs, makeOfficialRun } from '../unit/officialFixture';
 
 const RUN = 'b16-cluster-run';
@@ -52,7 +52,7 @@ describe('Official runs in a real VS Code', function () {
   });
 
   it('shows the official run in the Runs tree next to the local one, with its model, epoch and checkpoint', async function () {
-    await runCommand(page, 'JiT: Focus on Runs View');
+    await runCommand(page, 'jit.runs.focus', RUNS_VIEW);
     const tree = page.locator('.part.sidebar .monaco-list');
     await tree.locator('.monaco-list-row', { hasText: path.basename(localRun) }).first().waitFor({ state: 'visible', timeout: 60_000 });
     const row = tree.locator('.monaco-list-row', { hasText: RUN }).first();
@@ -84,7 +84,7 @@ describe('Official runs in a real VS Code', function () {
   });
 
   it('"JiT: Sample Images" samples its checkpoint-last.pth into the gallery and its output folder', async function () {
-    await runCommand(page, 'JiT: Sample Images');
+    await runCommand(page, 'jit.sample', { quickInput: 'from which checkpoint' });
     await quickInput(page, RUN, 'Sample Images — from which checkpoint');
     await quickInput(page, 'Euler', 'Sample Images from');
     const gallery = await findFrame(page, '.fresh canvas.tile', 300_000);
