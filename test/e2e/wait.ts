@@ -1,4 +1,4 @@
-/** Waiting without a busy loop. */
+/** Sleeping, and polling a condition until a deadline. */
 
 /** How long a step that VS Code answers by itself (no training or sampling behind it) may take. */
 export const DEFAULT_TIMEOUT_MS = 60_000;

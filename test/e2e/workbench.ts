@@ -17,7 +17,6 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-dev-shm-usage',
 ];
 
-
 export interface OpenWorkbenchOptions {
   /** Answer the workspace-trust dialog with "Yes" (true) or "No" (false: Restricted Mode). */
   trust: boolean;
