@@ -13,8 +13,8 @@ import { Rng } from '../jit/random';
 import { initialNoise } from '../jit/sampler';
 import type { Batch } from '../train/data/dataset';
 import { loadDataset } from '../train/data/load';
-import type { WeightsChoice } from '../train/trainer';
-import { loadCheckpointWeights, proj1Of } from './checkpointModel';
+import type { WeightsChoice } from '../io/trainerState';
+import { loadCheckpointWeights, proj1Of } from '../sampling/checkpointModel';
 import {
   Matrix, RankSummary, centerColumns, effectiveRank, gramOfColumns, matrix, multiply, pca, pcaProject, pseudoInverseSpd, singularValues, transpose,
 } from './linalg';

@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
 import { SamplerOptions, SamplingMethod, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
-import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from './checkpointModel';
+import type { WeightsChoice } from '../io/trainerState';
+import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 
 export interface GuidanceInterval {
   /** Guidance applies where intervalMin < t < intervalMax (intervalMin 0: from t = 0). */

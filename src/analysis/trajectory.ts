@@ -2,7 +2,7 @@
 // second time): z_t and the clean-image estimate at every step, |v| and Heun's correction |v(t_next) - v(t)|,
 // where guidance was active; Euler against Heun at an equal number of network evaluations; a 2-D PCA of paths.
 import * as tf from '@tensorflow/tfjs-core';
-import { TensorPack, packTensors } from '../engine/protocol';
+import { TensorPack, packTensors } from '../wire/tensorPack';
 import { Denoiser, SamplerOptions, SamplingMethod, StepObserver, StepRecord, sample } from '../jit/sampler';
 import { matrix, pca, pcaProject } from './linalg';
 

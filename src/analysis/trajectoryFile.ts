@@ -2,10 +2,10 @@
 // sampling run, the per-step summaries and the offset table) and `<grid>.trajectory.bin` (the frames, float32, one
 // buffer as in a TensorPack). The trajectory viewer reads these instead of sampling a second time.
 import * as fs from 'fs';
-import type { TensorEntry, TensorPack } from '../engine/protocol';
+import type { TensorEntry, TensorPack } from '../wire/tensorPack';
 import { writeFileAtomic } from '../io/atomic';
 import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 import type { PackedTrajectory } from './trajectory';
 
 export const TRAJECTORY_FORMAT = 1;

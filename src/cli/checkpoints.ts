@@ -9,7 +9,7 @@ import { OFFICIAL_LAST_CHECKPOINT, exportOfficial } from '../io/officialRun';
 import { listCheckpoints } from '../io/runs';
 import { countImageFiles } from '../train/data/folder';
 import { inspectFile } from '../io/inspect';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 
 const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(3) : x.toFixed(4)) : String(x));
 

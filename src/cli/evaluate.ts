@@ -4,13 +4,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BackendChoice, initBackend } from '../engine/backend';
-import { SAMPLING_ENGINES, SamplingEngine } from '../engine/sampling';
+import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
+import { SAMPLING_ENGINES, SamplingEngine } from '../tasks/sampleCheckpoint';
 import { listCheckpoints, runPaths } from '../io/runs';
 import { EVAL_SETTINGS, QualityEvaluator, QualityMetrics, evaluatorForCheckpoint } from '../quality/evaluate';
 import { GRID_SCORE_N, GridScores, saveGridScores, scoreGrid } from '../quality/gridScores';
-import type { DataSpec } from '../train/runConfig';
-import type { WeightsChoice } from '../train/trainer';
+import type { DataSpec } from '../io/runConfig';
+import type { WeightsChoice } from '../io/trainerState';
 
 type Parser<T> = (name: string) => (v: string) => T;
 

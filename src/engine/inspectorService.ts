@@ -4,7 +4,7 @@
 // export conversions. Everything here runs in the engine process, never on the extension host's thread.
 import * as fs from 'fs';
 import * as path from 'path';
-import { packTensors, TensorPack } from './protocol';
+import { packTensors, TensorPack } from '../wire/tensorPack';
 import { exportForPyTorch, importPth } from '../io/convert';
 import {
   Comparison, DEFAULT_BINS, ModuleNode, TensorSource, canonicalName, compareEmaWithOnline, compareSources, histogram, moduleTree,
@@ -12,7 +12,7 @@ import {
 } from '../io/inspect';
 import { sourceSanity } from '../io/checkpointSanity';
 import type { TensorStats } from '../io/inspect';
-import type { WeightsChoice } from '../train/trainer';
+import type { WeightsChoice } from '../io/trainerState';
 
 export interface InspectOpenParams {
   file: string;

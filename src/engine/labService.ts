@@ -1,6 +1,6 @@
 // The engine's side of the Manifold Lab panel: runs the toy experiment (src/toy/lab.ts) with its progress
 // streamed, and returns the generated points, the true points and the trajectories as one binary pack.
-import { packTensors, TensorPack } from './protocol';
+import { packTensors, TensorPack } from '../wire/tensorPack';
 import { runToyExperiment, ToyOptions, ToyProgress } from '../toy/lab';
 import type { PredictionTarget } from '../jit/config';
 

@@ -4,15 +4,16 @@
 // stopping a running training first so that it leaves a checkpoint.
 import tfCore = require('@tensorflow/tfjs-core');
 import tfCpu = require('@tensorflow/tfjs-backend-cpu');
-import { BackendChoice, backendInfo, initBackend } from './backend';
-import { EngineInfo, EngineMethods, EngineNotice, HostMethods, packTensors } from './protocol';
+import { BackendChoice, backendInfo, initBackend } from '../runtime/tfjsBackend';
+import { EngineInfo, EngineMethods, EngineNotice, HostMethods } from './protocol';
+import { packTensors } from '../wire/tensorPack';
 import { RpcPeer, parentTransport } from './rpc';
-import { shareModules } from './sharedModules';
+import { shareModules } from '../runtime/sharedModules';
 import { registerCheckpointHandlers } from './checkpointHandlers';
 import { registerViewHandlers, sampleRecordingTrajectory } from './views';
 import { logitNormalDensity } from '../jit/diffusion';
 import { toRgbBytes } from '../io/png';
-import { runTraining } from '../train/loop';
+import { runTraining } from '../run/loop';
 
 // The native addon must register its kernels on this bundle's tfjs-core (see sharedModules.ts). The cpu backend
 // is shared too, so that @tensorflow/tfjs (which tfjs-node loads) does not register a second one. (`import x =

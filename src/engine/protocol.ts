@@ -1,12 +1,13 @@
 // The host <-> engine protocol: every method the engine serves, what it streams while it runs, the notices it
 // sends, and the binary layout in which tensors cross (one ArrayBuffer plus an offset table, never JSON
 // arrays). The extension host imports only this file (and rpc.ts) from the engine side.
-import type { BackendChoice, BackendInfo } from './backend';
-import type { SampleRequest } from './sampling';
-import type { TrainEvent } from '../train/loop';
-import type { RunOverrides } from '../train/runConfig';
+import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
+import type { TrainEvent } from '../run/loop';
+import type { RunOverrides } from '../io/runConfig';
 import type { EngineSetting } from '../train/engineChoice';
 import type { Notice } from './rpc';
+import type { TensorPack } from '../wire/tensorPack';
 import type { SanityWarning } from '../io/checkpointSanity';
 import type { OfficialExport, OfficialExportOptions } from '../io/officialRun';
 
@@ -141,63 +142,6 @@ export interface EngineMethods {
 export type HostMethods = Record<never, never>;
 
 export type EngineNotice = { name: 'log'; data: { level: 'info' | 'warn' | 'error'; message: string } } & Notice;
-
-// ---------------------------------------------------------------------------------------------------------
-// Tensors as bytes
-
-export type PackDType = 'float32' | 'float64' | 'int32' | 'uint8';
-type TypedArrayOf<D extends PackDType> = D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : D extends 'int32' ? Int32Array : Uint8Array;
-export type PackArray = Float32Array | Float64Array | Int32Array | Uint8Array;
-
-export interface TensorEntry {
-  name: string;
-  dtype: PackDType;
-  shape: number[];
-  byteOffset: number;
-}
-
-/** Several tensors in one buffer; `entries` is the offset table. */
-export interface TensorPack {
-  buffer: ArrayBuffer;
-  entries: TensorEntry[];
-}
-
-const BYTES: Record<PackDType, number> = { float32: 4, float64: 8, int32: 4, uint8: 1 };
-
-function dtypeOf(a: PackArray): PackDType {
-  if (a instanceof Float32Array) return 'float32';
-  if (a instanceof Float64Array) return 'float64';
-  if (a instanceof Int32Array) return 'int32';
-  return 'uint8';
-}
-
-const count = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/** Copies the arrays into one buffer, each at an 8-byte aligned offset so typed views need no copy. */
-export function packTensors(items: { name: string; shape: number[]; data: PackArray }[]): TensorPack {
-  const entries: TensorEntry[] = [];
-  let size = 0;
-  for (const it of items) {
-    if (count(it.shape) !== it.data.length) throw new Error(`Tensor "${it.name}" has ${it.data.length} values but shape [${it.shape}] needs ${count(it.shape)}.`);
-    size = Math.ceil(size / 8) * 8;
-    entries.push({ name: it.name, dtype: dtypeOf(it.data), shape: [...it.shape], byteOffset: size });
-    size += it.data.byteLength;
-  }
-  const buffer = new ArrayBuffer(size);
-  items.forEach((it, i) => new Uint8Array(buffer, entries[i].byteOffset, it.data.byteLength).set(new Uint8Array(it.data.buffer, it.data.byteOffset, it.data.byteLength)));
-  return { buffer, entries };
-}
-
-/** A view (not a copy) of one tensor of a pack. */
-export function unpackTensor<D extends PackDType>(pack: TensorPack, name: string, dtype: D): { shape: number[]; data: TypedArrayOf<D> } {
-  const e = pack.entries.find((x) => x.name === name);
-  if (!e) throw new Error(`The tensor pack has no "${name}" (it holds ${pack.entries.map((x) => x.name).join(', ') || 'nothing'}).`);
-  if (e.dtype !== dtype) throw new Error(`Tensor "${name}" is ${e.dtype}, not ${dtype}.`);
-  const n = count(e.shape);
-  if (e.byteOffset + n * BYTES[dtype] > pack.buffer.byteLength) throw new Error(`Tensor "${name}" runs past the end of its pack.`);
-  const Ctor = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array }[dtype];
-  return { shape: e.shape, data: new Ctor(pack.buffer, e.byteOffset, n) as TypedArrayOf<D> };
-}
 
 /** How long the host waits for each method (training and sampling run as long as they need). */
 export const ENGINE_TIMEOUTS: { [K in keyof EngineMethods]: number } = {

@@ -3,8 +3,8 @@
 import type { StepSummary } from '../analysis/trajectory';
 import type { TrajectorySettings } from '../analysis/trajectoryFile';
 import type { SamplingMethod } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
-import type { TensorPack } from './protocol';
+import type { WeightsChoice } from '../io/trainerState';
+import type { TensorPack } from '../wire/tensorPack';
 
 export interface TrajectoryViewParams {
   /** The sample grid (PNG) whose trajectory was recorded next to it. */

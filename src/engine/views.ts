@@ -3,15 +3,16 @@
 // noise), the bottleneck latent viewer and the CFG x EMA grid. Everything the webviews draw is computed here.
 import * as tf from '@tensorflow/tfjs-core';
 import { analyseBottleneck } from '../analysis/bottleneck';
-import { loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
+import { loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { cfgEmaGrid } from '../analysis/grid';
 import { GRID_SCORE_N, saveGridScores, scoreGrid } from '../quality/gridScores';
 import { TrajectoryRecorder, compareEulerHeun, packTrajectory, pathOf, pcaPaths } from '../analysis/trajectory';
 import { readTrajectory, writeTrajectory } from '../analysis/trajectoryFile';
 import { toRgbBytes } from '../io/png';
-import { EngineMethods, EngineNotice, HostMethods, packTensors, unpackTensor } from './protocol';
+import { EngineMethods, EngineNotice, HostMethods } from './protocol';
+import { packTensors, unpackTensor } from '../wire/tensorPack';
 import type { RpcPeer } from './rpc';
-import { SampleRequest, SampleResult, sampleFromCheckpoint } from './sampling';
+import { SampleRequest, SampleResult, sampleFromCheckpoint } from '../tasks/sampleCheckpoint';
 import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridView, MethodComparison, TrajectoryView } from './viewTypes';
 
 /** NCHW float images [count, 3, S, S] in about [-1, 1] -> HWC RGB bytes [count, S, S, 3]. */

@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
-import type { RunConfig } from '../train/runConfig';
+import type { RunConfig } from '../io/runConfig';
 import { pickCheckpoint, pickCheckpointFile } from './checkpointPicker';
 import { EngineClient } from './engineClient';
 import { TensorInspectorProvider } from './inspectorEditor';

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
-import type { SampleRequest } from '../engine/sampling';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
 import { isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';

@@ -5,12 +5,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { unpackTensor } from '../engine/protocol';
+import { unpackTensor } from '../wire/tensorPack';
 import { OfficialCurve, isOfficialOutput } from '../io/officialOutput';
 import { listSampleGrids, runPaths } from '../io/runs';
 import { EventLogReader } from '../io/tensorboard/reader';
-import { packColumns } from '../../webview/shared/columns';
-import type { DashboardState, FromDashboard, RunStatus, SampleView, ToDashboard } from '../../webview/shared/protocol';
+import { packColumns } from '../wire/columns';
+import type { DashboardState, FromDashboard, RunStatus, SampleView, ToDashboard } from '../wire/dashboardMessages';
 import { EngineClient } from './engineClient';
 import { OFFICIAL_ID, officialRunView, readRunFile, runChoices, runDirById, runView } from './runInfo';
 import { RunSeries } from './runSeries';

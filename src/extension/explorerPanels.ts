@@ -3,9 +3,9 @@
 // them to its page with the tensors as one ArrayBuffer. One panel of each kind, reused; the page re-asks on load.
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { ENGINE_TIMEOUTS, TensorPack } from '../engine/protocol';
+import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import { runCheckpoints, runDirOfCheckpoint } from '../io/officialOutput';
-import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, Pack, ToGrid, ToLatent, ToTrajectory } from '../../webview/shared/viewsProtocol';
+import type { FromGrid, FromLatent, FromTrajectory, GridCellAt, GridSettings, ToGrid, ToLatent, ToTrajectory } from '../wire/explorerMessages';
 import type { GridView } from '../engine/viewTypes';
 import { CellRequest, gridCellRequest, gridScoresView, sampleCommandLine } from './gridCells';
 import { GRID_SCORE_N } from '../quality/record';
@@ -13,7 +13,6 @@ import { DashboardDeps } from './dashboardPanel';
 import { classLabel, classNames } from './runInfo';
 import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
 
-const toPack = (p: TensorPack): Pack => ({ buffer: p.buffer, entries: p.entries });
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const runOf = runDirOfCheckpoint;
 const nameOf = (runDir: string, l: number) => classLabel(classNames(runDir), l);
@@ -98,7 +97,7 @@ export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory>
         data: {
           title: `${path.basename(runOf(this.grid))} / ${path.basename(this.grid)}`,
           settings: `${s.n} images, ${s.steps} ${s.method} steps, CFG ${s.cfgScale} in t ∈ (${s.intervalMin}, ${s.intervalMax}), ${s.weights} weights, seed ${s.seed}, ${path.basename(s.checkpoint)}`,
-          labels: v.indices.map((i) => nameOf(runDir, s.labels[i])), imageSize: v.imageSize, steps: v.steps, pcaExplained: v.pcaExplained, pack: toPack(v.tensors),
+          labels: v.indices.map((i) => nameOf(runDir, s.labels[i])), imageSize: v.imageSize, steps: v.steps, pcaExplained: v.pcaExplained, pack: v.tensors,
         },
       });
     } catch (e) {
@@ -118,7 +117,7 @@ export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory>
       try {
         const { peer } = await this.deps.engine.ensure();
         const c = await peer.request('compareMethods', { grid: this.grid, index: m.index }, { timeoutMs: ENGINE_TIMEOUTS.compareMethods, signal });
-        this.post({ type: 'comparison', data: { index: m.index, imageSize: c.imageSize, heun: c.heun, euler: c.euler, finalRmsDifference: c.finalRmsDifference, pack: toPack(c.tensors) } });
+        this.post({ type: 'comparison', data: { index: m.index, imageSize: c.imageSize, heun: c.heun, euler: c.euler, finalRmsDifference: c.finalRmsDifference, pack: c.tensors } });
       } catch (e) {
         if (!signal.aborted) this.post({ type: 'error', message: `The comparison failed: ${message(e)}` });
       }
@@ -168,7 +167,7 @@ export class LatentPanel extends ExplorerPanel<ToLatent, FromLatent> {
         type: 'latent',
         data: {
           ...rest, title: `${path.basename(runDir)}: bottleneck at step ${v.step ?? '?'}`, labels: labels.map((l) => names[l] ?? nameOf(runDir, l)),
-          classCount: names.length, checkpoints: cks.map((c) => c.step), current: Math.max(0, cks.findIndex((c) => c.file === file)), pack: toPack(tensors),
+          classCount: names.length, checkpoints: cks.map((c) => c.step), current: Math.max(0, cks.findIndex((c) => c.file === file)), pack: tensors,
         },
       });
     } catch (e) {
@@ -234,7 +233,7 @@ export class GridPanel extends ExplorerPanel<ToGrid, FromGrid> {
         data: {
           title: `${path.basename(runDir)}: CFG × EMA at step ${g.step ?? '?'}`, imageSize: g.imageSize, labels: g.labels.map((l) => nameOf(runDir, l)),
           rows: g.weights, intervals: g.intervals.map((i) => (i.min === 0 && i.max === 1 ? 'guidance at every step' : `guidance in t ∈ (${i.min}, ${i.max})`)),
-          settings: { cfgScales: g.cfgScales, seed: g.seed, n: g.n, steps: g.steps }, engine: g.engine, seconds: g.seconds, pack: toPack(g.tensors),
+          settings: { cfgScales: g.cfgScales, seed: g.seed, n: g.n, steps: g.steps }, engine: g.engine, seconds: g.seconds, pack: g.tensors,
         },
       });
     } catch (e) {

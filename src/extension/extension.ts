@@ -1,7 +1,7 @@
 // Activation: wires the engine client, the training controller, the Runs tree, the Sample Gallery view, the
 // dashboard panel (and its serializer) and the commands. Deactivation ends the engine process.
 import * as vscode from 'vscode';
-import type { DashboardState } from '../../webview/shared/protocol';
+import type { DashboardState } from '../wire/dashboardMessages';
 import { registerCheckpointCommands } from './checkpointCommands';
 import { registerCommands } from './commands';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';

@@ -6,9 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { SampleOutcome, unpackTensor } from '../engine/protocol';
+import { SampleOutcome } from '../engine/protocol';
+import { unpackTensor } from '../wire/tensorPack';
 import { discoverRuns } from '../io/runs';
-import type { FromGallery, GalleryRun, ToGallery } from '../../webview/shared/protocol';
+import type { FromGallery, GalleryRun, ToGallery } from '../wire/dashboardMessages';
 import { classLabel, classNames } from './runInfo';
 import { RunsLocation } from './runsLocation';
 import { RunsFolderWatcher } from './runsFolderWatcher';

@@ -1,8 +1,8 @@
 // A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample Images" request with the same
 // noise and settings, and the same request as a `jit sample` command line.
-import type { SampleRequest } from '../engine/sampling';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { GridView } from '../engine/viewTypes';
-import type { GridCellAt, GridScoresView } from '../../webview/shared/viewsProtocol';
+import type { GridCellAt, GridScoresView } from '../wire/explorerMessages';
 import type { GridScores } from '../quality/gridScores';
 
 export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;

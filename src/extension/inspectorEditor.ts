@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { InspectCompareResult, InspectTensorResult } from '../engine/inspectorService';
 import { ENGINE_TIMEOUTS } from '../engine/protocol';
-import type { CompareView, FromInspector, TensorDetail, ToInspector } from '../../webview/shared/inspectorProtocol';
+import type { CompareView, FromInspector, TensorDetail, ToInspector } from '../wire/inspectorMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';
 

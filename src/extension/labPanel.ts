@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { LabParams, LabResult } from '../engine/labService';
 import { CancelledError } from '../engine/rpc';
-import type { FromLab, LabRequest, LabResultView, LabState, ToLab } from '../../webview/shared/labProtocol';
+import type { FromLab, LabRequest, LabResultView, LabState, ToLab } from '../wire/labMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';
 

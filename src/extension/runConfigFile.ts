@@ -2,7 +2,7 @@
 // one-sentence errors (media/jitrun.schema.json gives the editor the same rules). No vscode import.
 import * as path from 'path';
 import { presetNames } from '../jit/config';
-import type { RunOverrides } from '../train/runConfig';
+import type { RunOverrides } from '../io/runConfig';
 
 export const RUN_CONFIG_GLOB = '**/*.jitrun.json';
 

@@ -4,9 +4,9 @@ import * as path from 'path';
 import { discoverRuns, runPaths } from '../io/runs';
 import type { QualityRecord } from '../quality/record';
 import { RunSeries } from './runSeries';
-import type { RunConfig } from '../train/runConfig';
+import type { RunConfig } from '../io/runConfig';
 import type { OfficialRunInfo } from '../io/officialOutput';
-import type { RunChoice, RunView } from '../../webview/shared/protocol';
+import type { RunChoice, RunView } from '../wire/dashboardMessages';
 
 export interface RunFile {
   name?: string;

@@ -6,8 +6,8 @@
 import type { OfficialRow } from '../io/officialOutput';
 import { readJsonLines } from '../io/runs';
 import type { StepMetrics } from '../train/trainer';
-import { ColumnPack, packColumns } from '../../webview/shared/columns';
-import { METRIC_COLUMNS, QUALITY_COLUMNS, T_BUCKETS, lossByTColumn } from '../../webview/shared/protocol';
+import { ColumnPack, packColumns } from '../wire/columns';
+import { METRIC_COLUMNS, QUALITY_COLUMNS, T_BUCKETS, lossByTColumn } from '../wire/dashboardMessages';
 import { QualityRecord, isQualityRecord } from '../quality/record';
 
 function isStepRow(x: unknown): x is StepMetrics {

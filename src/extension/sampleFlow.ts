@@ -4,7 +4,7 @@
 import { randomInt } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SampleRequest } from '../engine/sampling';
+import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import { runPaths } from '../io/runs';
 import { classNames } from './runInfo';
 import type { SampleIndexLine } from './sampleGroups';

@@ -1,6 +1,6 @@
 // Typed access to the extension's settings (contributes.configuration in package.json).
 import * as vscode from 'vscode';
-import type { BackendChoice } from '../engine/backend';
+import type { BackendChoice } from '../runtime/tfjsBackend';
 import { DEFAULT_PRESET, PRESETS } from '../jit/config';
 import { ENGINE_SETTINGS, EngineSetting } from '../train/engineChoice';
 

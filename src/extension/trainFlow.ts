@@ -3,7 +3,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { PRESETS, presetNames } from '../jit/config';
-import type { DataSpec, RunOverrides } from '../train/runConfig';
+import type { DataSpec, RunOverrides } from '../io/runConfig';
 import { RUN_CONFIG_GLOB, parseRunConfigFile } from './runConfigFile';
 import { JitSettings } from './settings';
 

@@ -1,4 +1,4 @@
-// ONNX Runtime as an engine of the golden-vector check (src/engine/golden.ts): the forward case with its activations
+// ONNX Runtime as an engine of the golden-vector check (src/tasks/verifyGolden.ts): the forward case with its activations
 // (an inference graph with the activations as outputs), the loss and gradient case (the training graph), and the
 // Heun/Euler sampling cases, each on a session built from the vectors' own weights.
 import type { JiTConfig } from '../jit/config';

@@ -2,11 +2,11 @@
 // on and off, each sampled on its own set of images with the real reference's labels and scored like `jit eval`.
 // The grid's few displayed images cannot rank cells; these scores can (a "sweep" uses more samples per cell).
 import { DEFAULT_GRID, GuidanceInterval } from '../analysis/grid';
-import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
-import type { WeightsChoice } from '../train/trainer';
+import { EngineChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
+import type { WeightsChoice } from '../io/trainerState';
 import { EvaluatorOptions, evaluatorForCheckpoint } from './evaluate';
 import type { QualityScores } from './record';
-import type { DataSpec } from '../train/runConfig';
+import type { DataSpec } from '../io/runConfig';
 import * as fs from 'fs';
 import * as path from 'path';
 import { appendJsonLine, readJsonLines, runPaths } from '../io/runs';

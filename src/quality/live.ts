@@ -3,9 +3,9 @@
 // metrics.jsonl as a record of its own. It takes the weights as official-layout tensors, so it does not depend on how
 // the trainer computes its steps. A failure is reported once and turns the evaluation off; training goes on.
 import type { Dataset } from '../train/data/dataset';
-import { DEFAULT_QUALITY, QualityConfig, RunConfig } from '../train/runConfig';
+import { DEFAULT_QUALITY, QualityConfig, RunConfig } from '../io/runConfig';
 import type { OfficialTensor } from '../jit/params';
-import { openWeightsDenoiser } from '../analysis/checkpointModel';
+import { openWeightsDenoiser } from '../sampling/checkpointModel';
 import { QualityEvaluator } from './evaluate';
 import type { QualityRecord, QualityScores, TrainingPoint } from './record';
 

@@ -1,7 +1,7 @@
 // `jit toy`: runs the manifold lab headless, prints the D x target table of distances (or JSON) and writes the figure.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as path from 'path';
-import { BackendChoice, initBackend } from '../engine/backend';
+import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
 import type { PredictionTarget } from '../jit/config';
 import { TOY_DATA_NAMES } from './data';
 import { formatDistance, writeToyFigure } from './figure';

@@ -10,7 +10,7 @@ import { Rng } from '../jit/random';
 import { DEFAULT_SAMPLER, SamplingCancelled, initialNoise, sample } from '../jit/sampler';
 import { JIT_ADAMW } from '../jit/optim';
 import { AdamW } from '../train/adamw';
-import { LrSchedule, lrAt } from '../train/schedule';
+import { LrSchedule, lrAt } from '../jit/schedule';
 import { sampleToyData, ToyDataName, TOY_DATA_NAMES } from './data';
 import { slicedWasserstein } from './distance';
 import { embedPoints, Embedding, projectPoints, randomEmbedding } from './embed';

@@ -3,9 +3,10 @@
 // start. A checkpoint is the same whichever engine wrote it, so a run can resume on the other one.
 import type { Dataset } from './data/dataset';
 import { OnnxTrainer, OnnxTrainerOptions } from './onnxTrainer';
-import type { RunConfig } from './runConfig';
+import type { RunConfig } from '../io/runConfig';
 import { TfjsTrainer } from './tfjsTrainer';
-import type { TrainerState, TrainingEngineName } from './trainer';
+import type { TrainingEngineName } from './trainer';
+import type { TrainerState } from '../io/trainerState';
 
 export const ENGINE_SETTINGS = ['auto', 'onnx', 'tfjs'] as const;
 export type EngineSetting = (typeof ENGINE_SETTINGS)[number];

@@ -2,7 +2,7 @@
 // each batch (see parallel.ts). Weights arrive through shared memory; gradients leave the same way.
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'worker_threads';
-import { BackendChoice, initBackend } from '../engine/backend';
+import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
 import { JiTNetwork } from '../jit/model';
 import { paramSpecs } from '../jit/params';
 import { FromWorker, ToWorker, WorkerInit, sliceOf } from './parallel';

@@ -13,8 +13,9 @@ import { matrixShape } from '../onnx/graph';
 import { OnnxOptions, OpenedSession, describeSession, openSession } from '../onnx/session';
 import { TRAIN_IO, buildTrainingGraph } from '../onnx/trainingGraph';
 import type { Dataset } from './data/dataset';
-import type { RunConfig } from './runConfig';
-import { StepMetrics, TrainerBase, TrainerDenoiser, TrainerState, TrainingDiverged, WeightsChoice, fillFrozen } from './trainer';
+import type { RunConfig } from '../io/runConfig';
+import { StepMetrics, TrainerBase, TrainerDenoiser, TrainingDiverged, fillFrozen } from './trainer';
+import { TrainerState, WeightsChoice } from '../io/trainerState';
 
 /** A trainable tensor's place in the flat vectors, and whether weight decay applies to it (the official groups). */
 interface Slot {

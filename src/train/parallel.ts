@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { RunConfig } from './runConfig';
+import type { RunConfig } from '../io/runConfig';
 import type { Shard } from './shard';
 
 /** Where each named tensor lives in a flat float32 buffer. */

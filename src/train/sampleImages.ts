@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../jit/random';
 import { Denoiser, initialNoise, sample } from '../jit/sampler';
-import type { RunConfig } from './runConfig';
+import type { RunConfig } from '../io/runConfig';
 import type { SampleRequest } from './trainer';
 
 export async function sampleWithDenoiser(cfg: RunConfig, denoiser: Denoiser, o: SampleRequest): Promise<{ images: Float32Array; labels: Int32Array }> {

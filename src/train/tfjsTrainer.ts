@@ -10,8 +10,9 @@ import { AdamW } from './adamw';
 import type { Dataset } from './data/dataset';
 import { GradientPool } from './parallel';
 import { shardGradients, shardSize, splitShard } from './shard';
-import type { RunConfig } from './runConfig';
-import { StepMetrics, TrainerBase, TrainerDenoiser, TrainerState, TrainingDiverged, WeightsChoice, fillFrozen } from './trainer';
+import type { RunConfig } from '../io/runConfig';
+import { StepMetrics, TrainerBase, TrainerDenoiser, TrainingDiverged, fillFrozen } from './trainer';
+import { TrainerState, WeightsChoice } from '../io/trainerState';
 import { tfArith } from '../jit/tfOps';
 
 let instances = 0;

@@ -3,16 +3,15 @@
 // the whole state a checkpoint holds in official layouts, so a run resumes exactly, and on either engine.
 import type { OfficialTensor } from '../jit/params';
 import { drawNoise } from '../jit/diffusion';
-import { Rng, RngState } from '../jit/random';
+import { Rng } from '../jit/random';
 import type { SamplerOptions, StepObserver, Denoiser } from '../jit/sampler';
 import type { Dataset } from './data/dataset';
-import type { RunConfig } from './runConfig';
+import type { RunConfig } from '../io/runConfig';
+import type { TrainerState, WeightsChoice } from '../io/trainerState';
+import { T_BUCKETS } from '../wire/dashboardMessages';
 import { sampleWithDenoiser } from './sampleImages';
 import type { Shard } from './shard';
-import { LrSchedule, lrAt } from './schedule';
-
-/** Buckets of t for "loss by t": where in the noise range the model struggles. */
-export const T_BUCKETS = 10;
+import { LrSchedule, lrAt } from '../jit/schedule';
 
 /** Where a run trains: ONNX Runtime (a gradient graph, CPU or its GPU execution providers) or TensorFlow.js. */
 export type TrainingEngineName = 'onnx' | 'tfjs';
@@ -39,23 +38,6 @@ export class TrainingDiverged extends Error {
     this.name = 'TrainingDiverged';
   }
 }
-
-/** Everything needed to continue a run, in official tensor layouts. */
-export interface TrainerState {
-  step: number;
-  imagesSeen: number;
-  seconds: number;
-  online: Map<string, OfficialTensor>;
-  ema1: Map<string, OfficialTensor>;
-  ema2: Map<string, OfficialTensor>;
-  adamStep: number;
-  adamM: Map<string, OfficialTensor>;
-  adamV: Map<string, OfficialTensor>;
-  dataRng: RngState;
-  noiseRng: RngState;
-}
-
-export type WeightsChoice = 'online' | 'ema1' | 'ema2';
 
 /** A sampling network over one weights copy of a trainer, and how to release it. */
 export interface TrainerDenoiser {

@@ -9,16 +9,16 @@ import { cfgEmaGrid } from '../../src/analysis/grid';
 import {
   Matrix, effectiveRank, matrix, multiply, pca, pcaProject, singularValues, symmetricEigen, transpose,
 } from '../../src/analysis/linalg';
-import { loadGolden } from '../../src/engine/golden';
-import { sampleFromCheckpoint } from '../../src/engine/sampling';
-import { unpackTensor } from '../../src/engine/protocol';
+import { loadGolden } from '../../src/tasks/verifyGolden';
+import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { gridView } from '../../src/engine/views';
 import { gridCellRequest, sampleCommandLine } from '../../src/extension/gridCells';
 import { saveCheckpoint } from '../../src/io/checkpoint';
 import { JiTConfig } from '../../src/jit/config';
 import { Rng } from '../../src/jit/random';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { GOLDEN, tempDir, useWasm } from './helpers';
 

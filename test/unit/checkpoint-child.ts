@@ -3,7 +3,7 @@
 //   new <runsRoot>        start a run
 //   resume <checkpoint>   continue the run the checkpoint belongs to
 import * as path from 'path';
-import { runTraining } from '../../src/train/loop';
+import { runTraining } from '../../src/run/loop';
 import { useWasm } from './helpers';
 
 async function main(): Promise<void> {

@@ -12,11 +12,11 @@ import { createRunDir, listCheckpoints, writeJson } from '../../src/io/runs';
 import { readSafetensors } from '../../src/io/safetensors';
 import { paramSpecs } from '../../src/jit/params';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { runTraining } from '../../src/train/loop';
-import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
+import { runTraining } from '../../src/run/loop';
+import { RunConfig, resolveRunConfig } from '../../src/io/runConfig';
 import { OnnxTrainer } from '../../src/train/onnxTrainer';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
-import type { TrainerState } from '../../src/train/trainer';
+import type { TrainerState } from '../../src/io/trainerState';
 import { tempDir, useWasm } from './helpers';
 
 const N = 4;

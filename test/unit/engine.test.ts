@@ -8,9 +8,9 @@ import { initParams, paramSpecs } from '../../src/jit/params';
 import { Rng } from '../../src/jit/random';
 import { Denoiser, guidanceAt, initialNoise, sample } from '../../src/jit/sampler';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { AdamW } from '../../src/train/adamw';
-import { runTraining } from '../../src/train/loop';
+import { runTraining } from '../../src/run/loop';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { tempDir, useWasm } from './helpers';
 

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { GOLDEN_TOLERANCE, verifyGolden } from '../../src/engine/golden';
+import { GOLDEN_TOLERANCE, verifyGolden } from '../../src/tasks/verifyGolden';
 import { GOLDEN, useWasm } from './helpers';
 
 describe('golden parity with the official JiT (jit-tiny-a, wasm)', function () {

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend } from '../../src/engine/backend';
+import { initBackend } from '../../src/runtime/tfjsBackend';
 import { loadOrTrainFeatureNet } from '../../src/quality/featureNet';
 import { realImages } from '../../src/quality/realImages';
 import { createShapesDataset } from '../../src/train/data/shapes';

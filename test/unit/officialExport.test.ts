@@ -15,7 +15,7 @@ import { PyFloat, PyNamespaceOut, PyOrderedDict, PyTupleOut, TensorOut } from '.
 import { PthArchive, toPlain } from '../../src/io/pth';
 import { writePth } from '../../src/io/pthWriter';
 import { paramSpecs } from '../../src/jit/params';
-import { runTraining } from '../../src/train/loop';
+import { runTraining } from '../../src/run/loop';
 import { FIXTURES, tempDir, useWasm } from './helpers';
 import { pythonWith, runPython } from './python';
 

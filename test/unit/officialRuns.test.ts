@@ -13,7 +13,7 @@ import { exportOfficial } from '../../src/io/officialRun';
 import { readJsonLines, runPaths } from '../../src/io/runs';
 import { EventLogReader } from '../../src/io/tensorboard/reader';
 import { InspectorService } from '../../src/engine/inspectorService';
-import { sampleFromCheckpoint } from '../../src/engine/sampling';
+import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
 import { OfficialTensor } from '../../src/jit/params';
 import { tempDir, useWasm } from './helpers';
 import { OFFICIAL_PTH, fixtureLoss, logOfficialEpochs, makeOfficialRun } from './officialFixture';

@@ -11,13 +11,14 @@ import { createShapesDataset } from '../../src/train/data/shapes';
 import type { Dataset } from '../../src/train/data/dataset';
 import { createTrainer } from '../../src/train/engineChoice';
 import { OnnxTrainer } from '../../src/train/onnxTrainer';
-import { RunConfig, resolveRunConfig } from '../../src/train/runConfig';
+import { RunConfig, resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { AdamW } from '../../src/train/adamw';
 import { JIT_ADAMW, OPTIMIZER_ARRAYS, adamwStepScalars, compileAdamwEma, emaUpdateOf } from '../../src/jit/optim';
 import { Rng } from '../../src/jit/random';
 import { tfArith } from '../../src/jit/tfOps';
-import { TrainerState, TrainingDiverged } from '../../src/train/trainer';
+import { TrainingDiverged } from '../../src/train/trainer';
+import { TrainerState } from '../../src/io/trainerState';
 import { tempDir, useWasm } from './helpers';
 
 /** A small JiT (16 px, patch 4, 2 in-context tokens from block 1) that trains in milliseconds. */

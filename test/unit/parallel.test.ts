@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { createShapesDataset } from '../../src/train/data/shapes';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { splitShard } from '../../src/train/shard';
 import { useWasm } from './helpers';

@@ -6,13 +6,13 @@ import * as assert from 'assert';
 import { ChildProcess, fork, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { packTensors, unpackTensor } from '../../src/engine/protocol';
+import { packTensors, unpackTensor } from '../../src/wire/tensorPack';
 import { CancelledError, PeerExitedError, RemoteError, RpcPeer, RpcTimeoutError, childTransport } from '../../src/engine/rpc';
-import { shareModules } from '../../src/engine/sharedModules';
+import { shareModules } from '../../src/runtime/sharedModules';
 import { EngineProcess, forkEngine } from '../../src/extension/engineProcess';
 import { chooseRuntime, findOnPath } from '../../src/extension/engineRuntime';
 import { listCheckpoints, readJsonLines, runPaths } from '../../src/io/runs';
-import type { TrainEvent } from '../../src/train/loop';
+import type { TrainEvent } from '../../src/run/loop';
 import type { TestMethods } from '../fixtures/rpc/peer';
 import { tempDir } from './helpers';
 

@@ -11,8 +11,8 @@ import { compareEmaWithOnline, compareSources, inspectFile, openTensorSource, su
 import { PickleError, PyDict, PyNamespace, unpickle } from '../../src/io/pickle';
 import { PthArchive, PthError } from '../../src/io/pth';
 import { readHeader, readSafetensors } from '../../src/io/safetensors';
-import { sampleFromCheckpoint } from '../../src/engine/sampling';
-import { runTraining } from '../../src/train/loop';
+import { sampleFromCheckpoint } from '../../src/tasks/sampleCheckpoint';
+import { runTraining } from '../../src/run/loop';
 import { FIXTURES, GOLDEN, tempDir, useWasm } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -11,7 +11,7 @@ import { loadFolderDataset } from '../../src/train/data/folder';
 import { SHAPE_CLASSES, createShapesDataset } from '../../src/train/data/shapes';
 import { QualityReference, evaluatorForCheckpoint } from '../../src/quality/evaluate';
 import { loadCheckpoint, saveCheckpoint } from '../../src/io/checkpoint';
-import type { WeightsChoice } from '../../src/train/trainer';
+import type { WeightsChoice } from '../../src/io/trainerState';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { FeatureNet, featureNetKey, loadOrTrainFeatureNet, trainFeatureNet } from '../../src/quality/featureNet';
 import { balancedDraw, realImages, rotateBatch } from '../../src/quality/realImages';
@@ -20,8 +20,8 @@ import { precisionRecall } from '../../src/quality/precisionRecall';
 import { seamEnergy, seamScore } from '../../src/quality/seam';
 import { RunSeries } from '../../src/extension/runSeries';
 import { LiveQuality, isQualityRecord } from '../../src/quality/live';
-import { TrainEvent, runTraining } from '../../src/train/loop';
-import { resolveRunConfig } from '../../src/train/runConfig';
+import { TrainEvent, runTraining } from '../../src/run/loop';
+import { resolveRunConfig } from '../../src/io/runConfig';
 import { sharedFeaturesDir, tempDir, useWasm } from './helpers';
 
 /** The training of the trained-checkpoint test (measured: enough to beat the initialisation on both FD and accuracy). */

@@ -9,8 +9,8 @@ import { parseRunConfigFile } from '../../src/extension/runConfigFile';
 import { bestQuality, runChoices, runDirById, runView } from '../../src/extension/runInfo';
 import { RunSeries } from '../../src/extension/runSeries';
 import type { StepMetrics } from '../../src/train/trainer';
-import { packColumns, unpackColumns } from '../../webview/shared/columns';
-import { lossByTColumn } from '../../webview/shared/protocol';
+import { packColumns, unpackColumns } from '../../src/wire/columns';
+import { lossByTColumn } from '../../src/wire/dashboardMessages';
 import { smoothSeries } from '../../webview/shared/smoothing';
 import { tempDir } from './helpers';
 

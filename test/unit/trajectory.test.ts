@@ -1,8 +1,8 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { TrajectoryRecorder, compareEulerHeun, packTrajectory, pathOf, pcaPaths, Trajectory } from '../../src/analysis/trajectory';
-import { GoldenSpec, loadGolden } from '../../src/engine/golden';
-import { unpackTensor } from '../../src/engine/protocol';
+import { GoldenSpec, loadGolden } from '../../src/tasks/verifyGolden';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { TfDenoiser } from '../../src/jit/denoiser';
 import { JiTNetwork } from '../../src/jit/model';
 import { paramsFromOfficial, TensorMap } from '../../src/jit/params';

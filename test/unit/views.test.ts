@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readTrajectory, trajectoryFiles, writeTrajectory, hasTrajectory } from '../../src/analysis/trajectoryFile';
 import { packTrajectory, Trajectory } from '../../src/analysis/trajectory';
-import { unpackTensor } from '../../src/engine/protocol';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { toRgbBytes } from '../../src/io/png';
 import { sampleRecordingTrajectory, trajectoryView } from '../../src/engine/views';
 import { allSteps, describeSettings, groupAt, runSampleGroups } from '../../src/extension/sampleGroups';

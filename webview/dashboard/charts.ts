@@ -1,7 +1,7 @@
 // The dashboard's uPlot charts: construction from the theme, and keeping each one sized to its card.
 import uPlot from 'uplot';
-import { ChartTheme, withAlpha } from './theme';
-import type { XAxis } from '../shared/protocol';
+import { ChartTheme, withAlpha } from '../shared/theme';
+import type { XAxis } from '../../src/wire/dashboardMessages';
 
 export const X_LABELS: Record<XAxis, string> = { step: 'step', imagesSeen: 'images seen', seconds: 'training time', epoch: 'epoch' };
 

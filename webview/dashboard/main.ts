@@ -6,10 +6,10 @@ import './style.css';
 import uPlot from 'uplot';
 import { fitWidth, lineChart, tBucketChart } from './charts';
 import { QualityCard, QualityCols, appendQuality, emptyQuality, toQualityCols } from './quality';
-import { chartTheme } from './theme';
-import { ColumnPack, unpackColumns } from '../shared/columns';
+import { chartTheme } from '../shared/theme';
+import { ColumnPack, unpackColumns } from '../../src/wire/columns';
 import { clear, el, onThemeChange } from '../shared/dom';
-import { DashboardState, FromDashboard, METRIC_COLUMNS, RunChoice, RunStatus, RunView, SampleView, T_BUCKETS, ToDashboard, XAxis, lossByTColumn } from '../shared/protocol';
+import { DashboardState, FromDashboard, METRIC_COLUMNS, RunChoice, RunStatus, RunView, SampleView, T_BUCKETS, ToDashboard, XAxis, lossByTColumn } from '../../src/wire/dashboardMessages';
 import { smoothSeries } from '../shared/smoothing';
 import { viewApi } from '../shared/vscodeApi';
 

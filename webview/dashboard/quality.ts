@@ -3,10 +3,10 @@
 // patch-seam score, and one line with the latest and best numbers.
 import uPlot from 'uplot';
 import { fitWidth, lineChart } from './charts';
-import type { ChartTheme } from './theme';
-import { ColumnPack, unpackColumns } from '../shared/columns';
+import type { ChartTheme } from '../shared/theme';
+import { ColumnPack, unpackColumns } from '../../src/wire/columns';
 import { el } from '../shared/dom';
-import { QUALITY_COLUMNS, XAxis } from '../shared/protocol';
+import { QUALITY_COLUMNS, XAxis } from '../../src/wire/dashboardMessages';
 
 export type QualityCols = Record<(typeof QUALITY_COLUMNS)[number], (number | null)[]>;
 

@@ -4,7 +4,7 @@
 // from the bytes the engine produced, each with its class label.
 import './style.css';
 import { clear, el } from '../shared/dom';
-import { FromGallery, GalleryEntry, GalleryImages, GalleryRun, GalleryState, ToGallery } from '../shared/protocol';
+import { FromGallery, GalleryEntry, GalleryImages, GalleryRun, GalleryState, ToGallery } from '../../src/wire/dashboardMessages';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<GalleryState, FromGallery>();

@@ -5,7 +5,8 @@
 import './style.css';
 import { clear, cssVar, el } from '../shared/dom';
 import { imageCanvas } from '../shared/pixels';
-import { FromGrid, GridCellAt, GridData, GridScoresView, GridSettings, GridState, ToGrid, packed } from '../shared/viewsProtocol';
+import { unpackTensor } from '../../src/wire/tensorPack';
+import { FromGrid, GridCellAt, GridData, GridScoresView, GridSettings, GridState, ToGrid } from '../../src/wire/explorerMessages';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<GridState, FromGrid>();
@@ -67,7 +68,7 @@ function render(): void {
   if (!data) return;
   const d = data;
   const iv = Math.min(state.interval ?? 0, d.intervals.length - 1);
-  const cells = packed(d.pack, 'cells', 'uint8').data;
+  const cells = unpackTensor(d.pack, 'cells', 'uint8').data;
   const R = d.rows.length;
   const C = d.settings.cfgScales.length;
   const S = d.imageSize;

@@ -4,8 +4,8 @@
 // arrives from the engine; names from the file are put in the page as text only.
 import './style.css';
 import { clear, cssVar, el, onThemeChange } from '../shared/dom';
-import type { ComparePair, CompareView, FromInspector, InspectorFile, InspectorModule, InspectorState, TensorDetail, ToInspector } from '../shared/inspectorProtocol';
-import { packView } from '../shared/tensorPack';
+import type { ComparePair, CompareView, FromInspector, InspectorFile, InspectorModule, InspectorState, TensorDetail, ToInspector } from '../../src/wire/inspectorMessages';
+import { packView } from '../../src/wire/tensorPack';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<InspectorState, FromInspector>();

@@ -4,8 +4,8 @@
 // sampling trajectories, and the distance of each cell. Every number comes from the engine.
 import './style.css';
 import { clear, cssVar, el, onThemeChange } from '../shared/dom';
-import { FromLab, LAB_DATA, LabData, LabProgressView, LabRequest, LabResultView, LabState, LabTarget, ToLab } from '../shared/labProtocol';
-import { packView } from '../shared/tensorPack';
+import { FromLab, LAB_DATA, LabData, LabProgressView, LabRequest, LabResultView, LabState, LabTarget, ToLab } from '../../src/wire/labMessages';
+import { packView } from '../../src/wire/tensorPack';
 import { viewApi } from '../shared/vscodeApi';
 
 const TARGETS: LabTarget[] = ['x', 'eps', 'v'];

@@ -7,7 +7,8 @@ import uPlot from 'uplot';
 import { clear, el, onThemeChange } from '../shared/dom';
 import { figure, imageCanvas } from '../shared/pixels';
 import { chartTheme, drawScatter, rampColor, stepChart } from '../shared/plots';
-import { FromLatent, LatentData, LatentState, ToLatent, packed } from '../shared/viewsProtocol';
+import { unpackTensor } from '../../src/wire/tensorPack';
+import { FromLatent, LatentData, LatentState, ToLatent } from '../../src/wire/explorerMessages';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<LatentState, FromLatent>();
@@ -30,8 +31,8 @@ function drawScatterPlot(): void {
   if (!data) return;
   const t = chartTheme();
   const by = state.colourBy ?? 'class';
-  const pts = packed(data.pack, by === 'class' ? 'classPoints' : 'tPoints', 'float32').data;
-  const vals = packed(data.pack, by === 'class' ? 'classValues' : 'tValues', 'float32').data;
+  const pts = unpackTensor(data.pack, by === 'class' ? 'classPoints' : 'tPoints', 'float32').data;
+  const vals = unpackTensor(data.pack, by === 'class' ? 'classValues' : 'tValues', 'float32').data;
   const colors = Array.from(vals, (v) => (by === 'class' ? t.series[v % t.series.length] : rampColor(t, v)));
   const ex = by === 'class' ? data.classExplained : data.tExplained;
   drawScatter(scatter, t, [{ points: pts, colors }], { x: `PC1 (${(100 * ex[0]).toFixed(1)}%)`, y: `PC2 (${(100 * ex[1]).toFixed(1)}%)` });
@@ -42,7 +43,7 @@ function render(): void {
   const d = data;
   const t = chartTheme();
   clear(content);
-  const basis = packed(d.pack, 'basis', 'uint8');
+  const basis = unpackTensor(d.pack, 'basis', 'uint8');
   const tiles = el('div', { class: 'tiles', style: '--tile: 36px' });
   for (let i = 0; i < basis.shape[0]; i++) tiles.append(imageCanvas(basis.data, i, d.patchSize, d.patchSize, `basis patch ${i + 1}`));
 
@@ -69,8 +70,8 @@ function render(): void {
     if (names.length <= 10) legend.textContent = `images: ${d.labels.join(', ')}`;
   } else legend.textContent = 't = 0 (noise) in the first colour, t = 1 (data) in the second';
 
-  const images = packed(d.pack, 'images', 'uint8').data;
-  const latent = packed(d.pack, 'latent', 'uint8').data;
+  const images = unpackTensor(d.pack, 'images', 'uint8').data;
+  const latent = unpackTensor(d.pack, 'latent', 'uint8').data;
   const pairs = el('div', { class: 'pairs' });
   const B = d.labels.length;
   for (let b = 0; b < B; b++) {
@@ -78,10 +79,10 @@ function render(): void {
       imageCanvas(images, b, d.imageSize, d.imageSize, `image ${b + 1}`), imageCanvas(latent, b, d.gridSize, d.gridSize, `latent image ${b + 1}`)), el('figcaption', { text: d.labels[b] })));
   }
 
-  const fromCodes = packed(d.pack, 'fromCodes', 'uint8').data;
-  const fromPca = packed(d.pack, 'fromPca', 'uint8').data;
-  const errCodes = packed(d.pack, 'errCodes', 'uint8').data;
-  const errPca = packed(d.pack, 'errPca', 'uint8').data;
+  const fromCodes = unpackTensor(d.pack, 'fromCodes', 'uint8').data;
+  const fromPca = unpackTensor(d.pack, 'fromPca', 'uint8').data;
+  const errCodes = unpackTensor(d.pack, 'errCodes', 'uint8').data;
+  const errPca = unpackTensor(d.pack, 'errPca', 'uint8').data;
   const recon = el('div', {});
   for (let b = 0; b < Math.min(B, 4); b++) {
     const s = d.imageSize;

@@ -1,7 +1,7 @@
 // Small plots shared by the exploration panels: a uPlot line chart over steps with shaded ranges, and a scatter /
 // path plot on a canvas. Colours come from the VS Code theme; the numbers come from the engine.
 import uPlot from 'uplot';
-import { chartTheme, withAlpha, ChartTheme } from '../dashboard/theme';
+import { chartTheme, withAlpha, ChartTheme } from './theme';
 
 export { chartTheme, withAlpha };
 export type { ChartTheme };

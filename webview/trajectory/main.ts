@@ -5,10 +5,11 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import uPlot from 'uplot';
+import { unpackTensor } from '../../src/wire/tensorPack';
 import { clear, el, onThemeChange } from '../shared/dom';
 import { drawInto, figure, imageCanvas } from '../shared/pixels';
 import { chartTheme, drawScatter, rampColor, stepChart, withAlpha } from '../shared/plots';
-import { ComparisonData, FromTrajectory, ToTrajectory, TrajectoryData, TrajectoryState, packed } from '../shared/viewsProtocol';
+import { ComparisonData, FromTrajectory, ToTrajectory, TrajectoryData, TrajectoryState } from '../../src/wire/explorerMessages';
 import { viewApi } from '../shared/vscodeApi';
 
 const api = viewApi<TrajectoryState, FromTrajectory>();
@@ -51,8 +52,8 @@ function render(): void {
   const d = data;
   const K = d.labels.length;
   const steps = d.steps.length;
-  const z = packed(d.pack, 'z', 'uint8').data;
-  const x = packed(d.pack, 'xPred', 'uint8').data;
+  const z = unpackTensor(d.pack, 'z', 'uint8').data;
+  const x = unpackTensor(d.pack, 'xPred', 'uint8').data;
   const s = S();
   clear(content);
   const picks = el('div', { class: 'tiles picks', style: '--tile: 48px' });
@@ -117,7 +118,7 @@ function drawChart(): void {
 function drawPca(): void {
   if (!data) return;
   const t = chartTheme();
-  const p = packed(data.pack, 'pca', 'float32');
+  const p = unpackTensor(data.pack, 'pca', 'float32');
   const [K, F] = p.shape;
   const series = [];
   for (let k = 0; k < K; k++) {
@@ -145,8 +146,8 @@ function drawCompare(): void {
   }
   const c = comparison;
   const s = c.imageSize;
-  const hz = packed(c.pack, 'heunZ', 'uint8').data;
-  const ez = packed(c.pack, 'eulerZ', 'uint8').data;
+  const hz = unpackTensor(c.pack, 'heunZ', 'uint8').data;
+  const ez = unpackTensor(c.pack, 'eulerZ', 'uint8').data;
   const strip = (bytes: Uint8Array, count: number, name: string) => {
     const d = el('div', { class: 'strip', 'aria-label': name });
     const every = Math.max(1, Math.ceil(count / 26));
@@ -170,8 +171,8 @@ function show(f: number): void {
   frame = Math.max(0, Math.min(steps, f));
   scrub.value = String(frame);
   const s = S();
-  drawInto(bigZ, packed(data.pack, 'z', 'uint8').data, frame * K + index, s, s);
-  drawInto(bigX, packed(data.pack, 'xPred', 'uint8').data, Math.min(frame, steps - 1) * K + index, s, s);
+  drawInto(bigZ, unpackTensor(data.pack, 'z', 'uint8').data, frame * K + index, s, s);
+  drawInto(bigX, unpackTensor(data.pack, 'xPred', 'uint8').data, Math.min(frame, steps - 1) * K + index, s, s);
   const st = data.steps[Math.min(frame, steps - 1)];
   frameLabel.textContent = frame < steps
     ? `step ${frame} of ${steps}: t = ${st.t.toFixed(3)}, ${st.method}${st.cfgActive ? ', guided' : ''}, |v| = ${st.vRms[index].toPrecision(3)}`

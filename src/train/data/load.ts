@@ -1,5 +1,5 @@
 // Opens the dataset a run configuration names.
-import type { DataSpec } from '../runConfig';
+import type { DataSpec } from '../../io/runConfig';
 import type { Dataset } from './dataset';
 import { loadFolderDataset } from './folder';
 import { createShapesDataset } from './shapes';

@@ -2,9 +2,7 @@
 // numbers are computed by the engine; images arrive as uint8 HWC RGB and points as float32 in one ArrayBuffer
 // with an offset table (a pack), never as JSON arrays.
 
-import type { Pack } from './tensorPack';
-
-export type { Pack, PackEntry } from './tensorPack';
+import type { TensorPack } from './tensorPack';
 
 export interface StepNumbers {
   step: number;
@@ -26,7 +24,7 @@ export interface TrajectoryData {
   steps: StepNumbers[];
   pcaExplained: number[];
   /** 'z' [S + 1, K, H, W, 3], 'xPred' [S, K, H, W, 3] uint8; 'pca' float32 [K, S + 1, 2]. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export interface ComparisonData {
@@ -36,7 +34,7 @@ export interface ComparisonData {
   euler: { steps: number; evaluations: number; summaries: StepNumbers[] };
   finalRmsDifference: number;
   /** 'heunZ' [Sh + 1, H, W, 3], 'eulerZ' [Se + 1, H, W, 3] uint8. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export type ToTrajectory =
@@ -79,7 +77,7 @@ export interface LatentData {
   /** Checkpoint steps of the run (the slider) and the index of this one. */
   checkpoints: number[];
   current: number;
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export type ToLatent = { type: 'latent'; data: LatentData } | { type: 'busy'; message: string } | { type: 'error'; message: string };
@@ -109,7 +107,7 @@ export interface GridData {
   engine: string;
   seconds: number;
   /** 'cells' uint8 [intervals, rows, columns, n, S, S, 3]. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export type GridCellAt = { interval: number; row: number; column: number };
@@ -140,13 +138,4 @@ export interface GridState {
   interval?: number;
   settings?: GridSettings;
   selected?: GridCellAt;
-}
-
-/** A view of one tensor of a pack (no copy). */
-export function packed<T extends 'uint8' | 'float32'>(p: Pack, name: string, dtype: T): { shape: number[]; data: T extends 'uint8' ? Uint8Array : Float32Array } {
-  const e = p.entries.find((x) => x.name === name);
-  if (!e || e.dtype !== dtype) throw new Error(`The data has no ${dtype} tensor "${name}".`);
-  const n = e.shape.reduce((a, b) => a * b, 1);
-  const data = dtype === 'uint8' ? new Uint8Array(p.buffer, e.byteOffset, n) : new Float32Array(p.buffer, e.byteOffset, n);
-  return { shape: e.shape, data: data as T extends 'uint8' ? Uint8Array : Float32Array };
 }

@@ -1,5 +1,5 @@
 // Messages between the extension host and the Manifold Lab panel (the paper's x / eps / v toy experiment).
-import type { Pack } from './tensorPack';
+import type { TensorPack } from './tensorPack';
 
 export type LabTarget = 'x' | 'eps' | 'v';
 export const LAB_DATA = ['spiral', 'moons', 'gmm'] as const;
@@ -27,7 +27,7 @@ export interface LabResultView {
   referenceDistance: number;
   cells: LabCellView[];
   /** 'truth' float32 [T, 2]; per cell i: 'samples<i>' float32 [S, 2], 'trajectories<i>' float32 [K, L, 2]. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export type LabProgressView =

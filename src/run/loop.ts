@@ -10,12 +10,12 @@ import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint
 import { writeImageGrid } from '../io/png';
 import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
 import { RunEventLog } from '../io/tensorboard/runLog';
-import { loadDataset } from './data/load';
-import type { Dataset } from './data/dataset';
-import { RunConfig, RunOverrides, resolveRunConfig } from './runConfig';
-import { StepMetrics, TrainerDenoiser, TrainingDiverged } from './trainer';
-import { EngineSetting, Trainer, createTrainer } from './engineChoice';
-import type { OnnxTrainerOptions } from './onnxTrainer';
+import { loadDataset } from '../train/data/load';
+import type { Dataset } from '../train/data/dataset';
+import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
+import { StepMetrics, TrainerDenoiser, TrainingDiverged } from '../train/trainer';
+import { EngineSetting, Trainer, createTrainer } from '../train/engineChoice';
+import type { OnnxTrainerOptions } from '../train/onnxTrainer';
 import { tfDenoiserFromOfficial } from '../jit/denoiser';
 import { openOnnxDenoiser } from '../onnx/denoiser';
 import { featuresDirOf } from '../quality/evaluate';

@@ -2,7 +2,7 @@
 // every checkpoint so a run can be resumed or inspected without the command line that started it.
 import { DEFAULT_DIFFUSION, DEFAULT_PRESET, DiffusionConfig, JiTConfig, PredictionTarget, getPreset } from '../jit/config';
 import type { SamplingMethod } from '../jit/sampler';
-import { peakLr } from './schedule';
+import { peakLr } from '../jit/schedule';
 
 export type DataSpec = { kind: 'builtin' } | { kind: 'folder'; dir: string; hflip: boolean };
 

@@ -13,9 +13,9 @@ import type { Denoiser } from '../jit/sampler';
 import { OnnxDenoiser } from '../onnx/denoiser';
 import { firstLine } from '../onnx/runtime';
 import { OnnxOptions, checkpointSession, createJiTSession } from '../onnx/session';
-import { backendInfo } from '../engine/backend';
-import type { RunConfig } from '../train/runConfig';
-import type { WeightsChoice } from '../train/trainer';
+import { backendInfo } from '../runtime/tfjsBackend';
+import type { RunConfig } from '../io/runConfig';
+import type { WeightsChoice } from '../io/trainerState';
 
 /** Which inference engine runs the network: ONNX Runtime when it loads (auto), or the one named. */
 export type SamplingEngine = 'auto' | 'onnx' | 'tfjs';

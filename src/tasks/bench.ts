@@ -4,15 +4,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { trainFlopsPerImage } from '../jit/flops';
 import { createShapesDataset } from '../train/data/shapes';
-import { resolveRunConfig } from '../train/runConfig';
+import { resolveRunConfig } from '../io/runConfig';
 import { TfjsTrainer } from '../train/tfjsTrainer';
 import { OnnxTrainer } from '../train/onnxTrainer';
 import { preferredEngine } from '../train/engineChoice';
 import type { TrainerBase, TrainerDenoiser, TrainingEngineName } from '../train/trainer';
-import { backendInfo } from './backend';
+import { backendInfo } from '../runtime/tfjsBackend';
 import { ForwardBench, benchForward, onnxMatmulGflops } from '../onnx/bench';
 import { openOnnxDenoiser } from '../onnx/denoiser';
-import { autoWorkers } from '../train/loop';
+import { autoWorkers } from '../run/loop';
 
 export interface TrainEngineBench {
   engine: TrainingEngineName;

@@ -8,12 +8,12 @@ import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
 import { appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
 import { SamplingMethod, StepObserver, initialNoise, sample } from '../jit/sampler';
-import type { WeightsChoice } from '../train/trainer';
-import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../analysis/checkpointModel';
+import type { WeightsChoice } from '../io/trainerState';
+import { EngineChoice, EngineReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 
-export { SAMPLING_ENGINES } from '../analysis/checkpointModel';
-export type { EngineReport, SamplingEngine } from '../analysis/checkpointModel';
+export { SAMPLING_ENGINES } from '../sampling/checkpointModel';
+export type { EngineReport, SamplingEngine } from '../sampling/checkpointModel';
 
 export interface SampleRequest extends EngineChoice {
   checkpoint: string;

@@ -1,5 +1,5 @@
 // Chart colours from the active VS Code theme (canvas drawing needs concrete colours, not CSS variables).
-import { cssVar, isHighContrast } from '../shared/dom';
+import { cssVar, isHighContrast } from './dom';
 
 export interface ChartTheme {
   foreground: string;

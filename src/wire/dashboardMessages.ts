@@ -5,6 +5,7 @@ import type { ColumnPack } from './columns';
 
 /** Metric columns of a run, one row per logged step: see METRIC_COLUMNS. NaN marks a missing value. */
 export const METRIC_COLUMNS = ['step', 'loss', 'lr', 'gradNorm', 'imagesPerSec', 'seconds', 'imagesSeen', 'rssMB', 'epoch'] as const;
+/** Buckets of t for "loss by t" (equal widths over [0, 1]): where in the noise range the model struggles. */
 export const T_BUCKETS = 10;
 /** Sample-quality columns of a run, one row per evaluation during training (metrics.jsonl records with `fd`). */
 export const QUALITY_COLUMNS = ['step', 'seconds', 'imagesSeen', 'epoch', 'fd', 'fdFloor', 'classAccuracy', 'precision', 'recall', 'seam'] as const;

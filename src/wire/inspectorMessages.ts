@@ -1,6 +1,6 @@
 // Messages between the extension host and the tensor inspector (a read-only custom editor for *.safetensors and
 // *.pth). Tensor names and metadata come from the file, which may be hostile: the page shows them as text only.
-import type { Pack } from './tensorPack';
+import type { TensorPack } from './tensorPack';
 
 export interface InspectorTensor {
   name: string;
@@ -54,7 +54,7 @@ export interface TensorDetail {
   sliceCols: number;
   filters?: { count: number; size: number; channels: number };
   /** 'histogram' float64 [bins], 'slice' float32 [rows, cols], 'filters' float32 [count, p, p, C]. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export interface ComparePair {
@@ -77,7 +77,7 @@ export interface CompareView {
   onlyInOther: string[];
   shapeMismatches: { name: string; shape: number[]; otherShape: number[] }[];
   /** 'counts' and 'otherCounts' float64 [pairs, bins]. */
-  pack: Pack;
+  pack: TensorPack;
 }
 
 export type ToInspector =
