@@ -23,6 +23,8 @@ import {
   notifications,
   openWorkbench,
   processCommandLine,
+  closePalette,
+  paletteRows,
   reloadWindow,
   REPO_ROOT,
   runCommand,
@@ -56,7 +58,12 @@ const EXTENSION_MANIFEST = {
   main: './extension.js',
   activationEvents: [],
   contributes: {
-    commands: [{ command: 'harness.hello', title: 'Hello', category: 'Harness' }],
+    commands: [
+      { command: 'harness.hello', title: 'Hello', category: 'Harness' },
+      // Two titles where one matches the other: what the palette test of the real extension guards against.
+      { command: 'harness.train', title: 'Train', category: 'Harness' },
+      { command: 'harness.resumeTraining', title: 'Resume Training', category: 'Harness' },
+    ],
   },
 };
 
@@ -163,6 +170,13 @@ describe('e2e harness (code-server + Chromium)', function () {
     await runFromPalette(page, 'Harness: Hello', { notification: 'hello from harness' });
     const frame = await findFrame(page, '#hello', 60_000);
     assert.strictEqual((await frame.locator('#hello').innerText()).trim(), 'hi');
+  });
+
+  it('the palette lists matching commands alphabetically: "Harness: Train" puts "Harness: Resume Training" first', async function () {
+    assert.ok(page, 'needs the workbench from the previous test');
+    const rows = await paletteRows(page, 'Harness: Train');
+    await closePalette(page);
+    assert.deepStrictEqual(rows.filter((r) => r.startsWith('Harness: ')).slice(0, 2), ['Harness: Resume Training', 'Harness: Train']);
   });
 
   it('opens a folder in Restricted Mode', async function () {
