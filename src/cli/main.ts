@@ -241,7 +241,7 @@ export function buildProgram(): Command {
     .option('--resume <checkpoint>', 'continue a run from one of its checkpoints')
     .addOption(new Option('--engine <name>', 'training engine: ONNX Runtime unless TF.js runs on a GPU (auto), onnx, or tfjs').choices([...ENGINE_SETTINGS]).default('auto').env('JIT_ENGINE'))
     .option('--onnx-threads <n>', 'ONNX Runtime threads (default $JIT_ONNX_THREADS or the CPU cores)', int('onnx-threads'))
-    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu)', (v: string) => {
+    .option('--workers <n|auto>', 'TF.js: extra threads for data-parallel training (auto: one per further core on wasm/cpu, up to 4 threads in all)', (v: string) => {
       if (v === 'auto') return v;
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('workers must be auto or a whole number (0 trains in one thread).');

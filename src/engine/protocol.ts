@@ -58,7 +58,7 @@ export interface TrainParams {
   untilStep?: number;
   /** The training engine (default 'auto': ONNX Runtime unless TF.js runs on a GPU). */
   engine?: EngineSetting;
-  /** TF.js: extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu. */
+  /** TF.js: extra data-parallel worker threads; 'auto' (the default) uses the further cores on wasm/cpu, up to four threads in all. */
   workers?: number | 'auto';
 }
 

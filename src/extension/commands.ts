@@ -20,6 +20,7 @@ import { readSettings } from './settings';
 import { pickTrainPlan, planFromFile } from './trainFlow';
 import { ensureTrusted } from './trust';
 import { registerViewCommands } from './viewCommands';
+import { completeWalkthroughStep } from './walkthrough';
 
 export interface CommandDeps extends DashboardDeps {
   tree: RunsTreeProvider;
@@ -146,6 +147,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         });
         log.info(`Sampled ${r.n} images in ${r.seconds.toFixed(1)} s: ${r.file}`);
         d.gallery.showSamples(runDir!, r);
+        completeWalkthroughStep(vscode.commands, 'sampled');
       } catch (e) {
         if (controller.signal.aborted || e instanceof CancelledError) return;
         if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample Images" again.`);

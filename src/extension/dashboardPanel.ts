@@ -18,6 +18,7 @@ import { RunsLocation } from './runsLocation';
 import type { OfficialRuns } from './officialRuns';
 import { TrainingController } from './training';
 import { webviewDist, webviewHtml } from './webviewHtml';
+import { completeWalkthroughStep } from './walkthrough';
 
 export interface DashboardDeps {
   extensionUri: vscode.Uri;
@@ -239,6 +240,7 @@ export class DashboardPanel implements vscode.Disposable {
       sample: last ? this.sampleView(last.file, last.step) : undefined,
       runs: this.choices(this.runDir),
     });
+    completeWalkthroughStep(vscode.commands, 'dashboard');
   }
 
   private async sendDensity(): Promise<void> {

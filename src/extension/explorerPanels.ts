@@ -12,6 +12,7 @@ import { GRID_SCORE_N } from '../quality/record';
 import { DashboardDeps } from './dashboardPanel';
 import { classLabel, classNames } from './runInfo';
 import { webviewDist, webviewHtml, WebviewName } from './webviewHtml';
+import { completeWalkthroughStep } from './walkthrough';
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const runOf = runDirOfCheckpoint;
@@ -100,6 +101,7 @@ export class TrajectoryPanel extends ExplorerPanel<ToTrajectory, FromTrajectory>
           labels: v.indices.map((i) => nameOf(runDir, s.labels[i])), imageSize: v.imageSize, steps: v.steps, pcaExplained: v.pcaExplained, pack: v.tensors,
         },
       });
+      completeWalkthroughStep(vscode.commands, 'trajectory');
     } catch (e) {
       this.post({ type: 'error', message: `The trajectory could not be loaded: ${message(e)}` });
     }

@@ -12,6 +12,7 @@ import { RunsLocation } from './runsLocation';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { affectsEngine } from './settings';
 import { TrainingController } from './training';
+import { completeWalkthroughStep } from './walkthrough';
 
 let engine: EngineClient | undefined;
 
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const deps: DashboardDeps = { extensionUri: context.extensionUri, engine, training, location, official, log };
   const treeView = vscode.window.createTreeView<RunsNode>('jit.runs', { treeDataProvider: tree, showCollapseAll: true });
   const client = engine;
+  let firstStepSeen = false;
 
   context.subscriptions.push(
     log, location, training, official, tree, gallery, treeView, client,
@@ -40,6 +42,10 @@ export function activate(context: vscode.ExtensionContext): void {
       if (node) gallery.showRun(node.kind === 'run' ? node.dir : node.runDir);
     }),
     training.onDidEvent(({ runDir, event }) => {
+      if (event.type === 'step' && !firstStepSeen) {
+        firstStepSeen = true;
+        completeWalkthroughStep(vscode.commands, 'trained');
+      }
       if (event.type !== 'started') return;
       DashboardPanel.show(deps, runDir, true);
       gallery.showRun(runDir);

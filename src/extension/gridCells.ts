@@ -17,10 +17,10 @@ export function gridCellRequest(g: GridView, checkpoint: string, at: GridCellAt)
   };
 }
 
-/** `r` as a `jit sample` command line, arguments quoted for POSIX shells. */
+/** `r` as a `jit sample` command line as the README documents it (run in a checkout), arguments quoted for POSIX shells. */
 export function sampleCommandLine(r: CellRequest): string {
   const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return ['npx jit sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
+  return ['npm run jit -- sample', `--checkpoint ${quote(r.checkpoint)}`, `--n ${r.n}`, `--steps ${r.steps}`, `--method ${r.method}`, `--cfg ${r.cfgScale}`,
     `--interval ${r.intervalMin},${r.intervalMax}`, `--seed ${r.seed}`, `--ema ${r.weights === 'online' ? 'none' : r.weights}`,
     ...(r.classes?.length ? [`--classes ${r.classes.join(',')}`] : [])].join(' ');
 }

@@ -9,6 +9,7 @@ import { ENGINE_TIMEOUTS } from '../engine/protocol';
 import type { CompareView, FromInspector, TensorDetail, ToInspector } from '../wire/inspectorMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';
+import { completeWalkthroughStep } from './walkthrough';
 
 class InspectorDocument implements vscode.CustomDocument {
   constructor(readonly uri: vscode.Uri) {}
@@ -60,6 +61,7 @@ class InspectorEditor {
         case 'ready':
           this.session = this.open();
           await this.session;
+          completeWalkthroughStep(vscode.commands, 'inspected');
           return;
         case 'tensor': {
           const r = await this.withSession((session, peer) => peer.request('inspectTensor', { session, name: m.name, rowAxis: m.rowAxis, colAxis: m.colAxis, index: m.index }, { timeoutMs: ENGINE_TIMEOUTS.inspectTensor }));

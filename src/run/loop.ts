@@ -47,16 +47,20 @@ export interface TrainRequest {
   tfjsOnGpu?: boolean;
   /** ONNX Runtime training session settings (threads). */
   onnx?: OnnxTrainerOptions;
-  /** TF.js: extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends). */
+  /** TF.js: extra worker threads for data-parallel gradients ('auto': one per further core on the single-threaded backends, up to four threads in all). */
   workers?: number | 'auto';
   /** What samples the preview grids: ONNX Runtime when it starts (auto, 5-10x TF.js on wasm) or TF.js. */
   previewEngine?: 'auto' | 'tfjs';
 }
 
-/** How many data-parallel workers 'auto' means on this machine and backend. */
-export function autoWorkers(backend: string): number {
-  // The native TensorFlow backend already uses every core; wasm and cpu use one.
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(os.cpus().length, 4) - 1) : 0;
+/** Threads in all (the main one and its workers) that `workers: 'auto'` trains with at most. */
+export const MAX_AUTO_TRAINING_THREADS = 4;
+
+/** How many data-parallel workers 'auto' means on this machine and backend: one per further core, capped. */
+export function autoWorkers(backend: string, cores = os.cpus().length): number {
+  // The native TensorFlow backend already uses every core; wasm and cpu use one. Capped because every worker
+  // holds a replica of the network.
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(0, Math.min(cores, MAX_AUTO_TRAINING_THREADS) - 1) : 0;
 }
 
 export interface TrainControl {

@@ -21,7 +21,7 @@ export interface TrainEngineBench {
   trainImagesPerSec: number;
   /** Achieved training FLOP/s over this engine's own matmul GFLOP/s (matmulGflops of its entry). */
   trainEfficiency: number;
-  /** TF.js on the single-threaded backends: the same training with one worker thread per further core. */
+  /** TF.js on the single-threaded backends: the same training with one worker thread per further core, up to four threads in all. */
   dataParallel?: { workers: number; trainImagesPerSec: number; trainEfficiency: number };
 }
 

@@ -29,6 +29,7 @@ export const E2E_COMMANDS = [
   ...JIT_COMMANDS.map((c) => c.id),
   'jit.runs.focus',
   'workbench.view.explorer',
+  'welcome.showAllWalkthroughs',
   'workbench.action.selectTheme',
   'notifications.toggleDoNotDisturbMode',
   'workbench.action.reloadWindow',

@@ -4,10 +4,27 @@ import { createShapesDataset } from '../../src/train/data/shapes';
 import { resolveRunConfig } from '../../src/io/runConfig';
 import { TfjsTrainer } from '../../src/train/tfjsTrainer';
 import { splitShard } from '../../src/train/shard';
+import * as fs from 'fs';
+import * as path from 'path';
+import { autoWorkers, MAX_AUTO_TRAINING_THREADS } from '../../src/run/loop';
 import { useWasm } from './helpers';
 
 describe('data-parallel training (worker threads)', function () {
   before(useWasm);
+
+  it("'auto' adds one worker per further core on wasm and cpu, up to four threads in all, and none on native TensorFlow", () => {
+    assert.deepStrictEqual([1, 2, 3, 4, 8, 64].map((cores) => autoWorkers('wasm', cores)), [0, 1, 2, 3, 3, 3]);
+    assert.strictEqual(autoWorkers('cpu', 16), 3);
+    assert.strictEqual(autoWorkers('tensorflow', 16), 0);
+    assert.strictEqual(MAX_AUTO_TRAINING_THREADS, 4);
+  });
+
+  it('the README states the same cap wherever it describes the worker threads', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const mentions = readme.split(/(?<=\.) /).filter((sentence) => /per further core/.test(sentence));
+    assert.ok(mentions.length > 0, 'the README no longer describes the data-parallel workers');
+    for (const sentence of mentions) assert.match(sentence, /up to four threads in all/, sentence);
+  });
 
   it('splits a batch into near-equal shards that cover it in order', () => {
     const n = 5;

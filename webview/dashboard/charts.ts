@@ -122,3 +122,10 @@ export function fitWidth(u: uPlot, host: HTMLElement): ResizeObserver {
   ro.observe(host);
   return ro;
 }
+
+/** Shows `message` in place of the chart in `host` (hidden while there is nothing to draw), or the chart. */
+export function showEmptyNote(host: HTMLElement, note: HTMLElement, message: string | undefined): void {
+  note.hidden = message === undefined;
+  note.textContent = message ?? '';
+  host.hidden = message !== undefined;
+}

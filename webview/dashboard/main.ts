@@ -4,7 +4,8 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import uPlot from 'uplot';
-import { fitWidth, lineChart, tBucketChart } from './charts';
+import { fitWidth, lineChart, showEmptyNote, tBucketChart } from './charts';
+import { EMPTY_CHARTS, emptyChartMessage } from './emptyCharts';
 import { QualityCard, QualityCols, appendQuality, emptyQuality, toQualityCols } from './quality';
 import { chartTheme } from '../shared/theme';
 import { ColumnPack, unpackColumns } from '../../src/wire/columns';
@@ -71,16 +72,27 @@ const smoothValue = el('output', { for: 'smoothing' });
 const logInput = el('input', { id: 'log-scale', type: 'checkbox' });
 
 const lossHost = el('div', { id: 'loss-chart', class: 'chart', 'data-points': 0 });
-const lossEmpty = el('p', { class: 'empty' });
+const lossEmpty = el('p', { class: 'empty', hidden: true });
 const tHost = el('div', { id: 't-chart', class: 'chart' });
 const lrHost = el('div', { id: 'lr-chart', class: 'chart' });
 const gradHost = el('div', { id: 'grad-chart', class: 'chart' });
 const ipsHost = el('div', { id: 'ips-chart', class: 'chart' });
 const memHost = el('div', { id: 'memory-chart', class: 'chart' });
+/** The sentence each chart shows while it has nothing to draw (see emptyCharts.ts). */
+const emptyNote = () => el('p', { class: 'empty', hidden: true });
+const tEmpty = emptyNote();
 const sampleImg = el('img', { id: 'sample-image', alt: 'Latest sample grid', hidden: true });
 const sampleCaption = el('p', { class: 'caption' });
 const compareList = el('div', { class: 'compare', role: 'group', 'aria-label': 'runs to overlay' });
 const configTable = el('table', { class: 'config' });
+
+/** The one-metric charts below the loss: their column, a smoothed line over the raw one or not, their colour. */
+const SMALL_CHARTS = [
+  { key: 'lr', host: lrHost, empty: emptyNote(), column: 'lr', label: 'lr', smooth: false, color: 2 },
+  { key: 'grad', host: gradHost, empty: emptyNote(), column: 'gradNorm', label: 'grad norm', smooth: true, color: 3 },
+  { key: 'ips', host: ipsHost, empty: emptyNote(), column: 'imagesPerSec', label: 'images/s', smooth: false, color: 4 },
+  { key: 'mem', host: memHost, empty: emptyNote(), column: 'rssMB', label: 'RSS MiB', smooth: false, color: 5 },
+] as const;
 
 function card(heading: string, subtitle: string | undefined, ...body: (Node | undefined)[]): HTMLElement {
   return el('section', { class: 'card' }, el('h2', { text: heading }), subtitle ? el('p', { class: 'subtitle', text: subtitle }) : undefined, ...body);
@@ -96,11 +108,11 @@ app.append(
   el('div', { class: 'grid' },
     el('section', { class: 'card wide' }, el('h2', { text: 'Loss' }), el('p', { class: 'subtitle', text: 'v-loss per step: raw (faint) and smoothed; other runs smoothed, dashed' }), lossEmpty, lossHost),
     qualityCard.element,
-    card('Loss by t', `mean over the last ${T_WINDOW} steps per t-bucket; shaded: how often training draws each t`, tHost),
-    card('Learning rate', undefined, lrHost),
-    card('Gradient norm', 'before clipping', gradHost),
-    card('Images per second', undefined, ipsHost),
-    card('Memory', 'resident memory of the training process, MiB: flat when nothing leaks', memHost),
+    card('Loss by t', `mean over the last ${T_WINDOW} steps per t-bucket; shaded: how often training draws each t`, tEmpty, tHost),
+    card('Learning rate', undefined, SMALL_CHARTS[0].empty, lrHost),
+    card('Gradient norm', 'before clipping', SMALL_CHARTS[1].empty, gradHost),
+    card('Images per second', undefined, SMALL_CHARTS[2].empty, ipsHost),
+    card('Memory', 'resident memory of the training process, MiB: flat when nothing leaks', SMALL_CHARTS[3].empty, memHost),
     card('Latest samples', undefined, sampleImg, sampleCaption),
     card('Compare runs', 'overlay the smoothed loss of other runs in this runs folder', compareList),
     el('section', { class: 'card wide' }, el('h2', { text: 'Configuration' }), configTable)),
@@ -197,14 +209,6 @@ function make(host: HTMLElement, plot: uPlot): Chart {
   return { plot, observer: fitWidth(plot, host) };
 }
 
-/** The one-metric charts below the loss: their column, a smoothed line over the raw one or not, their colour. */
-const SMALL_CHARTS = [
-  { key: 'lr', host: lrHost, column: 'lr', label: 'lr', smooth: false, color: 2 },
-  { key: 'grad', host: gradHost, column: 'gradNorm', label: 'grad norm', smooth: true, color: 3 },
-  { key: 'ips', host: ipsHost, column: 'imagesPerSec', label: 'images/s', smooth: false, color: 4 },
-  { key: 'mem', host: memHost, column: 'rssMB', label: 'RSS MiB', smooth: false, color: 5 },
-] as const;
-
 function rebuildCharts(): void {
   destroyCharts();
   const th = chartTheme();
@@ -240,15 +244,22 @@ function scheduleUpdate(): void {
   });
 }
 
-/** The number of loss points drawn and the latest memory reading, readable by tests and assistive tools. */
+/**
+ * The number of loss points drawn and the latest memory reading, readable by tests and assistive tools, and in
+ * place of each chart with nothing to draw, the sentence that says what it waits for.
+ */
 function markPoints(): void {
   const n = main.step.length;
+  const state = status?.state;
   lossHost.dataset.points = String(n);
   lossHost.setAttribute('aria-label', `loss chart with ${n} steps`);
   const rss = n > 0 ? main.rssMB[n - 1] : null; // null: no step yet, or a run logged before memory was
   memHost.setAttribute('aria-label', rss != null ? `memory chart, latest ${Math.round(rss)} MiB` : 'memory chart, no readings');
-  lossEmpty.hidden = n > 0;
-  lossEmpty.textContent = status?.state === 'training' ? 'Waiting for the first step…' : 'No steps logged for this run yet.';
+  // Other runs' overlaid losses are worth a chart even before this run's first step.
+  showEmptyNote(lossHost, lossEmpty, visibleOverlays().length ? undefined : emptyChartMessage(EMPTY_CHARTS.loss, main.loss, n, state));
+  showEmptyNote(tHost, tEmpty, emptyChartMessage(EMPTY_CHARTS.lossByT, tData()[2] as (number | null)[], n, state));
+  for (const c of SMALL_CHARTS) showEmptyNote(c.host, c.empty, emptyChartMessage(EMPTY_CHARTS[c.column], main[c.column], n, state));
+  qualityCard.showState(state);
 }
 
 onThemeChange(rebuildCharts);

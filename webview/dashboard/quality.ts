@@ -2,11 +2,12 @@
 // distance between two sets of real images) drawn beside it, other runs' FD overlaid, class accuracy and the
 // patch-seam score, and one line with the latest and best numbers.
 import uPlot from 'uplot';
-import { fitWidth, lineChart } from './charts';
+import { fitWidth, lineChart, showEmptyNote } from './charts';
+import { EMPTY_CHARTS, emptyChartMessage } from './emptyCharts';
 import type { ChartTheme } from '../shared/theme';
 import { ColumnPack, unpackColumns } from '../../src/wire/columns';
 import { el } from '../shared/dom';
-import { QUALITY_COLUMNS, XAxis } from '../../src/wire/dashboardMessages';
+import { QUALITY_COLUMNS, RunState, XAxis } from '../../src/wire/dashboardMessages';
 
 export type QualityCols = Record<(typeof QUALITY_COLUMNS)[number], (number | null)[]>;
 
@@ -28,23 +29,26 @@ export function appendQuality(to: QualityCols, add: QualityCols): void {
 const pct = (v: number | null | undefined) => (v == null ? '—' : `${(100 * v).toFixed(1)}%`);
 const num = (v: number | null | undefined, digits = 3) => (v == null ? '—' : v.toPrecision(digits));
 
+const HOW_MEASURED = 'Training measures it whenever that costs under a tenth of the training time so far (or every N steps with jit train --eval-every N); jit eval scores any checkpoint.';
+
 export class QualityCard {
   private readonly summary = el('p', { class: 'quality-summary', id: 'quality-summary' });
-  private readonly empty = el('p', {
-    class: 'empty',
-    text: 'No sample-quality measurements in this run yet. Training measures it whenever that costs under a tenth of the training time so far (or every N steps with jit train --eval-every N); jit eval scores any checkpoint.',
-  });
+  /** In place of the FD chart; before the first measurement, for the whole card. */
+  private readonly empty = el('p', { class: 'empty', hidden: true });
   private readonly fdHost = el('div', { id: 'fd-chart', class: 'chart', 'data-points': 0 });
+  private readonly accEmpty = el('p', { class: 'empty', hidden: true });
   private readonly accHost = el('div', { id: 'accuracy-chart', class: 'chart' });
+  private readonly seamEmpty = el('p', { class: 'empty', hidden: true });
   private readonly seamHost = el('div', { id: 'seam-chart', class: 'chart' });
+  private readonly row = el('div', { class: 'quality-row' }, el('div', {}, this.accEmpty, this.accHost), el('div', {}, this.seamEmpty, this.seamHost));
+  private state: RunState | undefined;
   private charts: { plot: uPlot; observer: ResizeObserver }[] = [];
   private data: { main: QualityCols; overlays: [string, QualityCols][]; x: XAxis } = { main: emptyQuality(), overlays: [], x: 'step' };
 
   readonly element = el('section', { class: 'card wide', id: 'quality-card' },
     el('h2', { text: 'Sample quality' }),
     el('p', { class: 'subtitle', text: 'Fréchet distance in the features of a classifier trained on this data (lower is better; the floor is the distance between two sets of real images), class accuracy of the samples, and the patch-seam score (1 = no seams)' }),
-    this.summary, this.empty, this.fdHost,
-    el('div', { class: 'quality-row' }, this.accHost, this.seamHost));
+    this.summary, this.empty, this.fdHost, this.row);
 
   private xs(c: QualityCols): number[] {
     return c[this.data.x].map((v, i) => v ?? c.step[i] ?? i);
@@ -90,11 +94,25 @@ export class QualityCard {
     this.describe();
   }
 
-  /** The latest and best numbers as text, also the charts' labels for screen readers and tests. */
+  /** The run's training state: what the card says while it has no measurement depends on it. */
+  showState(state: RunState | undefined): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.describe();
+  }
+
+  /**
+   * The latest and best numbers as text, also the charts' labels for screen readers and tests; in place of a
+   * chart with nothing to draw, what it waits for.
+   */
   private describe(): void {
     const m = this.data.main;
     const n = m.step.length;
-    this.empty.hidden = n > 0;
+    const fdMessage = emptyChartMessage(EMPTY_CHARTS.fd, m.fd, n, this.state);
+    showEmptyNote(this.fdHost, this.empty, fdMessage && n === 0 ? `${fdMessage} ${HOW_MEASURED}` : fdMessage);
+    this.row.hidden = n === 0;
+    showEmptyNote(this.accHost, this.accEmpty, emptyChartMessage(EMPTY_CHARTS.classAccuracy, m.classAccuracy, n, this.state));
+    showEmptyNote(this.seamHost, this.seamEmpty, emptyChartMessage(EMPTY_CHARTS.seam, m.seam, n, this.state));
     this.summary.hidden = n === 0;
     this.fdHost.dataset.points = String(n);
     if (n === 0) {
