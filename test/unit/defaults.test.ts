@@ -1,7 +1,7 @@
 // The defaults a new user trains with (chosen by measurement, docs/defaults.md): the same for `jit train` with no
 // options, "JiT: Start Training" pressed through with Enter, and a preset's settings when only the preset is named.
 import * as assert from 'assert';
-import { DEFAULT_PRESET, DEFAULT_STEPS, dims, getPreset, modelConfigFromPreset } from '../../src/jit/config';
+import { DEFAULT_PRESET, dims, getPreset, modelConfigFromPreset } from '../../src/jit/config';
 import { lrAt } from '../../src/jit/schedule';
 import { resolveRunConfig } from '../../src/io/runConfig';
 import { buildProgram } from '../../src/cli/main';
@@ -15,11 +15,11 @@ describe('defaults', () => {
     assert.ok(d.patchDim >= 4 * getPreset(DEFAULT_PRESET).model.bottleneckDim);
   });
 
-  it('a run with no options: JiT-Ti/8, 2000 steps, batch 32, peak lr 4e-3 with 100 warmup steps and a cosine decay, EMA 0.99/0.999', () => {
+  it('a run with no options: JiT-Ti/8, 4000 steps, batch 32, peak lr 4e-3 with 100 warmup steps and a cosine decay, EMA 0.99/0.999', () => {
     const c = resolveRunConfig({ numClasses: 8 });
     assert.deepStrictEqual(
       { preset: c.preset, steps: c.steps, batch: c.batch, warmup: c.warmupSteps, schedule: c.schedule, ema1: c.emaDecay1, ema2: c.emaDecay2 },
-      { preset: 'JiT-Ti/8', steps: DEFAULT_STEPS, batch: 32, warmup: 100, schedule: 'cosine', ema1: 0.99, ema2: 0.999 });
+      { preset: 'JiT-Ti/8', steps: 4000, batch: 32, warmup: 100, schedule: 'cosine', ema1: 0.99, ema2: 0.999 });
     assert.ok(Math.abs(c.lr - 4e-3) < 1e-12, `lr ${c.lr}`);
     const s = { kind: c.schedule, lr: c.lr, warmupSteps: c.warmupSteps, totalSteps: c.steps, minLr: c.minLr };
     assert.ok(Math.abs(lrAt(s, 101) - 4e-3) < 1e-12, 'peak after warmup');
