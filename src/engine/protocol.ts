@@ -17,7 +17,8 @@ export interface ExportOfficialParams extends Omit<OfficialExportOptions, 'datas
 }
 import type { ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectOpenParams, InspectTensorParams } from './inspectorService';
 import type { InspectCompareResult, InspectOpenResult, InspectTensorResult } from '../wire/inspectorMessages';
-import type { LabParams, LabProgress, LabResult } from './labService';
+import type { LabParams } from './labService';
+import type { LabProgress, LabResult } from '../wire/labMessages';
 import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from '../wire/explorerResults';
 import type { GridScores } from '../quality/gridScores';
 
