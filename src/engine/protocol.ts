@@ -20,7 +20,7 @@ import type { InspectCompareResult, InspectOpenResult, InspectTensorResult } fro
 import type { LabParams } from './labService';
 import type { LabProgress, LabResult } from '../wire/labMessages';
 import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from '../wire/explorerResults';
-import type { GridScores } from '../quality/gridScores';
+import type { GridScores } from '../wire/qualityScores';
 
 export interface EngineProcessInfo {
   pid: number;
