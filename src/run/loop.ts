@@ -12,7 +12,7 @@ import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../
 import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from '../train/data/load';
 import type { Dataset } from '../train/data/dataset';
-import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
+import { RunConfig, RunFile, RunOverrides, resolveRunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerDenoiser, TrainingDiverged } from '../train/trainer';
 import { Trainer, createTrainer } from '../train/runtimeChoice';
 import { RuntimeSetting } from '../runtime/networkRuntime';
@@ -114,10 +114,11 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
   }
   if (!req.resumeFrom) {
-    writeJson(paths.runFile, {
+    const runFile: RunFile = {
       name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), engine: trainer.describe(), backend,
       dataset: dataset.describe(), datasetSize: Number.isFinite(dataset.size) ? dataset.size : undefined, classNames: dataset.classNames, config: cfg,
-    });
+    };
+    writeJson(paths.runFile, runFile);
   }
   emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers, engine: trainer.describe() });
   const events = RunEventLog.open(paths.dir); // TensorBoard's view of metrics.jsonl and the preview grids
