@@ -8,6 +8,24 @@ export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SAMPLES_INDEX = 'index.jsonl';
 
+/** One line of samples/index.jsonl (written by training and by sampling). */
+export interface SampleIndexLine {
+  step?: number;
+  file: string;
+  checkpoint?: string;
+  seed?: number;
+  n?: number;
+  steps?: number;
+  method?: string;
+  cfg?: number;
+  interval?: [number, number];
+  weights?: string;
+  /** The network runtime that sampled a preview grid during training. */
+  engine?: string;
+  labels?: number[];
+  time?: string;
+}
+
 export interface RunPaths {
   dir: string;
   runFile: string;
@@ -56,7 +74,7 @@ export function writeJson(file: string, value: unknown): void {
 }
 
 /** Appends one JSON object as a line (the line is written with a single write call). */
-export function appendJsonLine(file: string, value: unknown): void {
+export function appendJsonLine<T = unknown>(file: string, value: T): void {
   fs.appendFileSync(file, JSON.stringify(value) + '\n');
 }
 

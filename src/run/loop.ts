@@ -8,7 +8,7 @@ import * as path from 'path';
 import { DEFAULT_PRESET, getPreset } from '../jit/config';
 import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint';
 import { writeImageGrid } from '../io/png';
-import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
+import { RunPaths, SampleIndexLine, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
 import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from '../train/data/load';
 import type { Dataset } from '../train/data/dataset';
@@ -161,7 +161,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
     const file = path.join(paths.samples, `step-${trainer.step}.png`);
     await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
-    appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
+    appendJsonLine<SampleIndexLine>(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
       engine: net.engine, time: new Date().toISOString() });
     events.grid(trainer.step, file);
     emit({ type: 'samples', step: trainer.step, file });
