@@ -88,8 +88,8 @@ export function runChoices(root: string | undefined): RunChoice[] {
   if (!root) return [];
   return discoverRuns(root).map((r) => ({
     id: r.name,
-    preset: String((r.run as RunFile | undefined)?.preset ?? '?'),
-    steps: Number((r.run as RunFile | undefined)?.config?.steps ?? 0),
+    preset: String(r.run?.preset ?? '?'),
+    steps: Number(r.run?.config?.steps ?? 0),
   }));
 }
 

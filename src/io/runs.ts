@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from './atomic';
+import type { RunFile } from './runConfig';
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -96,7 +97,8 @@ export function readJsonLines<T = unknown>(file: string): T[] {
 export interface RunSummary {
   dir: string;
   name: string;
-  run: Record<string, unknown> | undefined;
+  /** run.json, as far as it parses (any field may be missing). */
+  run: RunFile | undefined;
   checkpoints: { file: string; step: number }[];
   samples: { file: string; step: number }[];
 }
@@ -129,7 +131,7 @@ export function discoverRuns(root: string): RunSummary[] {
     const dir = path.join(root, name);
     const p = runPaths(dir);
     if (!fs.existsSync(p.runFile)) continue;
-    let run: Record<string, unknown> | undefined;
+    let run: RunFile | undefined;
     try {
       run = JSON.parse(fs.readFileSync(p.runFile, 'utf8'));
     } catch {
