@@ -42,7 +42,7 @@ export function writeTrajectory(gridFile: string, packed: PackedTrajectory, sett
 
 export function readTrajectory(gridFile: string): { header: TrajectoryHeader; pack: TensorPack } {
   const f = trajectoryFiles(gridFile);
-  if (!fs.existsSync(f.json) || !fs.existsSync(f.bin)) throw new Error(`${gridFile.split(/[\\/]/).pop()} has no recorded trajectory (grids written during training have none; sample with "JiT: Sample" to record one).`);
+  if (!fs.existsSync(f.json) || !fs.existsSync(f.bin)) throw new Error(`${gridFile.split(/[\\/]/).pop()} has no recorded trajectory (grids written during training have none; sample with "JiT: Sample Images" to record one).`);
   const header = JSON.parse(fs.readFileSync(f.json, 'utf8')) as TrajectoryHeader;
   if (header.format !== TRAJECTORY_FORMAT) throw new Error(`${f.json} has trajectory format ${header.format}; this version reads format ${TRAJECTORY_FORMAT}.`);
   const bytes = fs.readFileSync(f.bin);

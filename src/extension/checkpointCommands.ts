@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
-import { discoverRuns } from '../io/runs';
 import type { RunConfig } from '../io/runConfig';
+import { pickCheckpoint, pickCheckpointFile } from './checkpointPicker';
 import { EngineClient } from './engineClient';
 import { TensorInspectorProvider } from './inspectorEditor';
 import { LabPanel } from './labPanel';
@@ -21,8 +21,6 @@ export interface CheckpointCommandDeps {
   /** Called after an import created a run folder. */
   refreshRuns: () => void;
 }
-
-const CHECKPOINT_FILTERS = { Checkpoints: ['safetensors', 'pth', 'pt'] };
 
 function message(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
@@ -56,21 +54,10 @@ async function runConfigOf(file: string): Promise<RunConfig | undefined> {
   }
 }
 
-async function pickFile(title: string, near?: string): Promise<vscode.Uri | undefined> {
-  const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: CHECKPOINT_FILTERS, defaultUri: near ? vscode.Uri.file(near) : undefined });
-  return picked?.[0];
-}
-
-/** The workspace's checkpoints newest first, then "Browse…" for any other file. */
-async function pickCheckpoint(location: RunsLocation, title: string): Promise<vscode.Uri | undefined> {
-  const root = location.current();
-  const items: (vscode.QuickPickItem & { file?: string })[] = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
-    label: r.name, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
-  })));
-  items.push({ label: '$(folder-opened) Browse…', description: 'a .safetensors or .pth file anywhere' });
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'A checkpoint of this workspace, or browse for a file', ignoreFocusOut: true });
-  if (!pick) return undefined;
-  return pick.file ? vscode.Uri.file(pick.file) : pickFile(title, root);
+/** A checkpoint of the workspace, or any file through "Browse…". */
+async function pickCheckpointUri(location: RunsLocation, title: string): Promise<vscode.Uri | undefined> {
+  const file = await pickCheckpoint(title, { root: location.current(), browse: true });
+  return file === undefined ? undefined : vscode.Uri.file(file);
 }
 
 export function registerCheckpointCommands(context: vscode.ExtensionContext, d: CheckpointCommandDeps): TensorInspectorProvider {
@@ -95,21 +82,21 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   );
 
   register('jit.inspectCheckpoint', async (arg) => {
-    const uri = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Inspect Checkpoint'));
+    const uri = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Inspect Checkpoint'));
     if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TensorInspectorProvider.viewType);
   });
 
   register('jit.compareCheckpoints', async (arg) => {
-    const first = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Compare Checkpoints: the reference (W)'));
+    const first = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Compare Checkpoints: the reference (W)'));
     if (!first) return;
-    const second = await pickCheckpoint(d.location, `Compare Checkpoints: compare ${path.basename(first.fsPath)} with`);
+    const second = await pickCheckpointUri(d.location, `Compare Checkpoints: compare ${path.basename(first.fsPath)} with`);
     if (!second) return;
     await inspector.openAndCompare(first, second.fsPath);
   });
 
   register('jit.importCheckpoint', async (arg) => {
     if (!ensureTrusted('Importing a checkpoint')) return;
-    const pth = checkpointArg(arg) ?? (await pickFile('Import Official Checkpoint (.pth)'));
+    const pth = checkpointArg(arg) ?? (await pickCheckpointFile('Import Official Checkpoint (.pth)'));
     if (!pth) return;
     const root = await d.location.forNewRun();
     if (!root) return;
@@ -124,13 +111,13 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   });
 
   register('jit.exportForPyTorch', async (arg) => {
-    const ck = checkpointArg(arg) ?? (await pickCheckpoint(d.location, 'Export for PyTorch'));
+    const ck = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Export for PyTorch'));
     if (!ck) return;
     const weights = await vscode.window.showQuickPick([
       { label: 'ema1', description: 'EMA 0.9999 (what the official code samples with)' },
       { label: 'ema2', description: 'EMA 0.9996' },
       { label: 'online', description: 'the weights being trained' },
-    ], { title: 'Export for PyTorch: which weights' });
+    ], { title: 'Export for PyTorch: which weights', ignoreFocusOut: true });
     if (!weights) return;
     const stem = path.basename(ck.fsPath).replace(/\.[^.]+$/, '');
     const target = await vscode.window.showSaveDialog({
@@ -148,7 +135,7 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   register('jit.continueOfficial', async (arg) => {
     const runDir = (arg as { kind?: string; dir?: unknown } | undefined)?.kind === 'run' ? String((arg as { dir: string }).dir) : undefined;
     const latest = runDir ? latestCheckpoint(runDir) : undefined;
-    const ck = (latest ? vscode.Uri.file(latest) : checkpointArg(arg)) ?? (await pickCheckpoint(d.location, 'JiT: Continue with the Official PyTorch Code — which checkpoint?'));
+    const ck = (latest ? vscode.Uri.file(latest) : checkpointArg(arg)) ?? (await pickCheckpointUri(d.location, 'JiT: Continue with the Official PyTorch Code — which checkpoint?'));
     if (!ck) return;
     const title = `Continue ${path.basename(runDirOfCheckpoint(ck.fsPath))} with the official code`;
     const folder = await vscode.window.showOpenDialog({ title: `${title}: its output folder (main_jit.py --output_dir)`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Write checkpoint-last.pth Here' });

@@ -5,13 +5,14 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import { CancelledError, PeerExitedError, RemoteError } from '../engine/rpc';
-import { discoverOfficialRuns, isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
+import { isRunFolder, latestCheckpoint, runDirOfCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
 import { CHECKPOINT_RE, discoverRuns, listCheckpoints } from '../io/runs';
 import { DashboardDeps, DashboardPanel } from './dashboardPanel';
 import { GalleryViewProvider } from './galleryView';
 import { NativePackage, findNpm, installNative } from './nativeInstall';
 import { readRunFile } from './runInfo';
+import { pickCheckpoint } from './checkpointPicker';
 import { pickSampleSettings } from './sampleFlow';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
@@ -43,21 +44,6 @@ function targetRun(t: Target): { runDir?: string; checkpoint?: string } {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** A checkpoint of this runs folder, newest first; with `officialFolders`, then those of the official runs there. */
-async function pickCheckpoint(root: string | undefined, title: string, officialFolders: string[] = []): Promise<string | undefined> {
-  const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
-    label: `${r.name}`, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
-  })));
-  for (const o of discoverOfficialRuns(officialFolders)) {
-    items.push(...o.checkpoints.slice().reverse().map((c) => ({ label: o.name, description: path.basename(c.file), detail: `official run in ${path.dirname(o.dir)}`, file: c.file })));
-  }
-  if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first (stopping it also writes one).');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first; press Enter for the latest checkpoint', ignoreFocusOut: true }))?.file;
 }
 
 export function registerCommands(context: vscode.ExtensionContext, d: CommandDeps): void {
@@ -92,7 +78,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       void vscode.window.showInformationMessage(`${path.basename(runDir)} has no checkpoint to resume from.`);
       return;
     }
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Resume Training — from which checkpoint?');
+    checkpoint ??= await pickCheckpoint('JiT: Resume Training — from which checkpoint?', { root: location.current() });
     if (!checkpoint) return;
     runDir = path.dirname(path.dirname(checkpoint));
     const step = Number(CHECKPOINT_RE.exec(path.basename(checkpoint))?.[1] ?? 0);
@@ -124,7 +110,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     const root = location.current();
     const runDir = targetRun(t).runDir ?? training.runDir ?? DashboardPanel.open?.run ?? (root ? discoverRuns(root)[0]?.dir : undefined);
     if (!runDir) {
-      void vscode.window.showInformationMessage('No runs yet: start one with "JiT: Train".');
+      void vscode.window.showInformationMessage('No runs yet: start one with "JiT: Start Training".');
       return;
     }
     DashboardPanel.show(d, runDir);
@@ -136,7 +122,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
-    checkpoint ??= await pickCheckpoint(location.current(), 'JiT: Sample — from which checkpoint?', location.extraFolders());
+    checkpoint ??= await pickCheckpoint('JiT: Sample Images — from which checkpoint?', { root: location.current(), officialFolders: location.extraFolders() });
     if (!checkpoint) return;
     runDir = runDirOfCheckpoint(checkpoint);
     const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);
@@ -163,7 +149,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
         completeWalkthroughStep(vscode.commands, 'sampled');
       } catch (e) {
         if (controller.signal.aborted || e instanceof CancelledError) return;
-        if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample" again.`);
+        if (e instanceof PeerExitedError) throw new Error(`The JiT engine stopped while sampling (${e.reason}); run "JiT: Sample Images" again.`);
         throw new Error(`Sampling failed: ${e instanceof RemoteError ? e.message : message(e)}`);
       }
     });

@@ -224,7 +224,7 @@ export class DashboardPanel implements vscode.Disposable {
       return;
     }
     if (!this.runDir || !fs.existsSync(runPaths(this.runDir).runFile)) {
-      this.post({ type: 'error', message: this.runDir ? `The run folder ${this.runDir} no longer exists (or has no run.json).` : 'No run to show: start one with JiT: Train.' });
+      this.post({ type: 'error', message: this.runDir ? `The run folder ${this.runDir} no longer exists (or has no run.json).` : 'No run to show: start one with JiT: Start Training.' });
       return;
     }
     this.series = RunSeries.fromFile(runPaths(this.runDir).metrics, readRunFile(this.runDir)?.datasetSize);

@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import { hasTrajectory } from '../analysis/trajectoryFile';
 import { isRunFolder, latestCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
-import { CHECKPOINT_RE, discoverRuns } from '../io/runs';
+import { CHECKPOINT_RE } from '../io/runs';
+import { pickCheckpoint } from './checkpointPicker';
 import { DashboardDeps } from './dashboardPanel';
 import { GridPanel, LatentPanel, TrajectoryPanel } from './explorerPanels';
 import type { RunsNode } from './runsTree';
@@ -24,13 +25,7 @@ async function checkpointFor(t: Target, deps: DashboardDeps, title: string): Pro
     const last = latestCheckpoint(runDir);
     if (last) return last;
   }
-  const root = deps.location.current();
-  const items = (root ? discoverRuns(root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({ label: r.name, description: `step ${c.step}`, file: c.file })));
-  if (!items.length) {
-    void vscode.window.showInformationMessage('There is no checkpoint yet: train a model with "JiT: Train" first.');
-    return undefined;
-  }
-  return (await vscode.window.showQuickPick(items, { title, placeHolder: 'Newest first' }))?.file;
+  return pickCheckpoint(title, { root: deps.location.current() });
 }
 
 export function registerViewCommands(context: vscode.ExtensionContext, deps: DashboardDeps): void {
@@ -60,7 +55,7 @@ export function registerViewCommands(context: vscode.ExtensionContext, deps: Das
   register('jit.openTrajectory', (grid?: vscode.Uri | string, index?: number) => {
     const file = grid instanceof vscode.Uri ? grid.fsPath : grid;
     if (!file) throw new Error('Open a trajectory from a sample in the Sample Gallery.');
-    if (!hasTrajectory(file)) throw new Error(`${path.basename(file)} has no recorded trajectory: grids written during training have none; "JiT: Sample" records one.`);
+    if (!hasTrajectory(file)) throw new Error(`${path.basename(file)} has no recorded trajectory: grids written during training have none; "JiT: Sample Images" records one.`);
     TrajectoryPanel.show(deps, file, Number.isInteger(index) ? index! : 0);
   });
 }

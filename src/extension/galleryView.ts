@@ -1,7 +1,7 @@
 // The Sample Gallery view: the sample grids of every run, grouped by run and training step, with one step slider
 // for all runs; grids written while training appear as they are written (a watcher on the runs folder and the
 // training's 'samples' events). A click on an image opens its recorded trajectory; each grid can be saved as a
-// PNG, its settings copied, or sampled again with the same seed. The images of the last "JiT: Sample" are drawn
+// PNG, its settings copied, or sampled again with the same seed. The images of the last "JiT: Sample Images" are drawn
 // from the bytes the engine sent, with class labels.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -83,7 +83,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
     this.send();
   }
 
-  /** Shows the images of a "JiT: Sample" of a run's checkpoint and brings the view forward. */
+  /** Shows the images of a "JiT: Sample Images" of a run's checkpoint and brings the view forward. */
   showSamples(runDir: string, s: SampleOutcome): void {
     this.runDir = runDir;
     const names = classNames(runDir);
@@ -120,7 +120,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
     const dirs = this.runDirs();
     if (!dirs.length) {
       this.entries.clear();
-      void view.webview.postMessage({ type: 'empty', message: 'No runs yet: start one with "JiT: Train"; its sample grids appear here.' } satisfies ToGallery);
+      void view.webview.postMessage({ type: 'empty', message: 'No runs yet: start one with "JiT: Start Training"; its sample grids appear here.' } satisfies ToGallery);
       return;
     }
     const groups = dirs.map(runSampleGroups);

@@ -1,4 +1,4 @@
-// A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample" request with the same
+// A cell of the CFG x EMA grid as what reproduces it (no vscode import): the "JiT: Sample Images" request with the same
 // noise and settings, and the same request as a `jit sample` command line.
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { GridView } from '../wire/explorerResults';

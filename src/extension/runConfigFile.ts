@@ -36,7 +36,7 @@ export function parseRunConfigFile(text: string, file: string): RunConfigFile {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${where} is not valid JSON (${e instanceof Error ? e.message : String(e)}): fix it and run JiT: Train again.`);
+    throw new Error(`${where} is not valid JSON (${e instanceof Error ? e.message : String(e)}): fix it and run JiT: Start Training again.`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where} must hold one JSON object with run settings such as "preset" and "steps".`);
   const o = json as Record<string, unknown>;

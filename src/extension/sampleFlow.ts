@@ -1,4 +1,4 @@
-// The settings of "JiT: Sample": a preset that Enter accepts, or every setting in turn (weights, classes, count,
+// The settings of "JiT: Sample Images": a preset that Enter accepts, or every setting in turn (weights, classes, count,
 // steps, Euler or Heun, CFG scale and interval, seed), each with a default; and "sample again" from the settings
 // a grid was made with (its samples/index.jsonl line), which needs no questions at all.
 import { randomInt } from 'crypto';
@@ -71,9 +71,9 @@ async function pickEach(runDir: string, title: string, base: SampleSettings): Pr
   };
 }
 
-/** The settings of a "JiT: Sample": a preset (Enter takes the first) or each setting in turn. */
+/** The settings of a "JiT: Sample Images": a preset (Enter takes the first) or each setting in turn. */
 export async function pickSampleSettings(runDir: string, checkpoint: string): Promise<SampleSettings | undefined> {
-  const title = `JiT: Sample from ${path.basename(runDir)} / ${path.basename(checkpoint)}`;
+  const title = `JiT: Sample Images from ${path.basename(runDir)} / ${path.basename(checkpoint)}`;
   const seed = randomInt(1_000_000);
   const base: SampleSettings = { n: 16, steps: 50, method: 'heun', cfgScale: 1, intervalMin: 0.1, intervalMax: 1, seed, weights: 'ema1' };
   const how = await vscode.window.showQuickPick([

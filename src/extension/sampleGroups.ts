@@ -1,6 +1,6 @@
 // The Sample Gallery's model, without VS Code: every sample grid of every run with the settings it was made with
 // (from samples/index.jsonl), grouped by run and training step, and the one step the gallery's slider picks for
-// all runs together. Grids made during training have no trajectory; grids of "JiT: Sample" have one next to them.
+// all runs together. Grids made during training have no trajectory; grids of "JiT: Sample Images" have one next to them.
 import * as fs from 'fs';
 import * as path from 'path';
 import { hasTrajectory } from '../analysis/trajectoryFile';
@@ -12,7 +12,7 @@ export type { SampleIndexLine } from '../io/runs';
 export interface SampleEntry {
   file: string;
   step: number;
-  /** 'training' for the preview grids written while training, 'sample' for "JiT: Sample". */
+  /** 'training' for the preview grids written while training, 'sample' for "JiT: Sample Images". */
   origin: 'training' | 'sample';
   settings?: SampleIndexLine;
   trajectory: boolean;

@@ -1,4 +1,4 @@
-// "JiT: Train": a short quick-pick flow (dataset, preset, steps, batch) whose defaults start a run on the
+// "JiT: Start Training": a short quick-pick flow (dataset, preset, steps, batch) whose defaults start a run on the
 // built-in shapes when the user just presses Enter, or a run configuration file from the workspace.
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -40,7 +40,7 @@ export async function pickTrainPlan(settings: JitSettings): Promise<TrainPlan | 
     { pick: 'folder', label: '$(folder-opened) Image folder…', detail: 'A folder with one subfolder of images per class' },
     ...files.map((uri): DataPick => ({ pick: 'file', uri, label: `$(file-code) ${path.basename(uri.fsPath)}`, description: vscode.workspace.asRelativePath(uri), detail: 'Run configuration file' })),
   ];
-  const data = await vscode.window.showQuickPick(items, { title: `JiT: Train (1/${STEPS}) — dataset`, placeHolder: 'Press Enter to train on the built-in shapes', ignoreFocusOut: true });
+  const data = await vscode.window.showQuickPick(items, { title: `JiT: Start Training (1/${STEPS}) — dataset`, placeHolder: 'Press Enter to train on the built-in shapes', ignoreFocusOut: true });
   if (!data) return undefined;
   if (data.pick === 'file') return planFromFile(data.uri, settings);
   let spec: DataSpec = { kind: 'builtin' };
@@ -52,15 +52,15 @@ export async function pickTrainPlan(settings: JitSettings): Promise<TrainPlan | 
   const names = [settings.defaultPreset, ...presetNames().filter((n) => n !== settings.defaultPreset)];
   const preset = await vscode.window.showQuickPick(names.map((n) => ({
     label: n, description: n === settings.defaultPreset ? 'default' : undefined, detail: PRESETS[n].description,
-  })), { title: `JiT: Train (2/${STEPS}) — model preset`, placeHolder: `Press Enter for ${settings.defaultPreset}`, ignoreFocusOut: true, matchOnDetail: false });
+  })), { title: `JiT: Start Training (2/${STEPS}) — model preset`, placeHolder: `Press Enter for ${settings.defaultPreset}`, ignoreFocusOut: true, matchOnDetail: false });
   if (!preset) return undefined;
   const steps = await vscode.window.showInputBox({
-    title: `JiT: Train (3/${STEPS}) — training steps`, value: String(DEFAULT_STEPS), prompt: 'How many optimiser steps to train (you can stop earlier and resume later)',
+    title: `JiT: Start Training (3/${STEPS}) — training steps`, value: String(DEFAULT_STEPS), prompt: 'How many optimiser steps to train (you can stop earlier and resume later)',
     validateInput: positiveInt, ignoreFocusOut: true,
   });
   if (steps === undefined) return undefined;
   const batch = await vscode.window.showInputBox({
-    title: `JiT: Train (4/${STEPS}) — batch size`, value: String(PRESETS[preset.label].train.batch), prompt: 'Images per step (the learning rate scales with it)',
+    title: `JiT: Start Training (4/${STEPS}) — batch size`, value: String(PRESETS[preset.label].train.batch), prompt: 'Images per step (the learning rate scales with it)',
     validateInput: positiveInt, ignoreFocusOut: true,
   });
   if (batch === undefined) return undefined;

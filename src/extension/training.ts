@@ -204,7 +204,7 @@ export class TrainingController implements vscode.Disposable {
     if (a.runDir) this.statusChanged.fire({ runDir: a.runDir, status: { ...a.status, state: 'crashed', etaSeconds: undefined } });
     if (e instanceof PeerExitedError) {
       const last = a.runDir ? listCheckpoints(a.runDir).at(-1) : undefined;
-      const keep = last ? `the run keeps its checkpoint at step ${last.step}: continue it with JiT: Resume Training` : 'no checkpoint had been written yet, so start it again with JiT: Train';
+      const keep = last ? `the run keeps its checkpoint at step ${last.step}: continue it with JiT: Resume Training` : 'no checkpoint had been written yet, so start it again with JiT: Start Training';
       this.log.error(`Training ${run ?? ''} ended because ${e.reason}.`);
       void vscode.window.showErrorMessage(`The JiT engine stopped during training (${e.reason}); ${keep}.`, 'Show Log').then((p) => p && this.log.show());
       return;

@@ -10,7 +10,7 @@ export const WALKTHROUGH_KEYS = {
   trained: 'jit.walkthrough.trained',
   /** The dashboard page loaded and was sent a run. */
   dashboard: 'jit.walkthrough.dashboardShown',
-  /** "JiT: Sample" wrote a sample grid. */
+  /** "JiT: Sample Images" wrote a sample grid. */
   sampled: 'jit.walkthrough.sampled',
   /** The trajectory viewer loaded a recorded trajectory. */
   trajectory: 'jit.walkthrough.trajectoryOpened',

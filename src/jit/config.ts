@@ -115,7 +115,7 @@ export const PRESETS: Record<string, Preset> = {
 };
 
 export const DEFAULT_PRESET = 'JiT-Ti/8';
-/** Training steps of `jit train` and "JiT: Train" when none are given. */
+/** Training steps of `jit train` and "JiT: Start Training" when none are given. */
 export const DEFAULT_STEPS = 2000;
 
 export function presetNames(): string[] {

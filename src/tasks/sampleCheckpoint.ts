@@ -1,5 +1,5 @@
 // Sampling from a checkpoint file into a PNG grid (and the run's samples/index.jsonl when the checkpoint
-// belongs to a run): what `jit sample` and the extension's "JiT: Sample" do.
+// belongs to a run): what `jit sample` and the extension's "JiT: Sample Images" do.
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';

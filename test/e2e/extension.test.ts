@@ -24,13 +24,16 @@ import {
   notifications,
   openWorkbench,
   processCommandLine,
+  closePalette,
+  paletteRows,
   reloadWindow,
   runCommand,
+  runFromPalette,
   screenshot,
   startCodeServer,
   waitForNotification,
 } from './harness';
-import { VSIX, cleanScreenshot, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
+import { E2E_COMMANDS, JIT_COMMANDS, RUNS_VIEW, VSIX, cleanScreenshot, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
 
 // Previews and periodic checkpoints are slow on two cores; stopping still writes a checkpoint.
 const SETTINGS = { 'jit.sampleEvery': 100000, 'jit.checkpointEvery': 100000 };
@@ -70,7 +73,7 @@ describe('JiT Explorer in a real VS Code', function () {
     fs.writeFileSync(path.join(workspace, 'README.md'), '# A fresh workspace\n');
     dirs = { extensionsDir: path.join(tmp, 'extensions'), userDataDir: path.join(tmp, 'user-data') };
     await installExtension(bin, VSIX, dirs);
-    server = await startCodeServer({ bin, folder: workspace, ...dirs, settings: SETTINGS });
+    server = await startCodeServer({ bin, folder: workspace, ...dirs, settings: SETTINGS, commands: E2E_COMMANDS });
     const wb = await openWorkbench(server.url, workspace, { trust: true });
     browsers.push(wb.browser);
     page = wb.page;
@@ -93,8 +96,26 @@ describe('JiT Explorer in a real VS Code', function () {
     if (tmp && process.env.JIT_E2E_KEEP !== '1') fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('trains with the defaults after pressing Enter through "JiT: Train" and streams loss points', async function () {
-    await runCommand(page, 'JiT: Train');
+  /** Types each title in the command palette and checks that its own command is the first row. */
+  async function paletteFindsEachTitle(titles: string[]): Promise<void> {
+    const wrong: string[] = [];
+    for (const title of titles) {
+      const rows = await paletteRows(page, title);
+      if (rows[0] !== title) wrong.push(`"${title}" lists ${JSON.stringify(rows.slice(0, 4))}`);
+      await closePalette(page);
+    }
+    assert.deepStrictEqual(wrong, [], 'typing a command\'s full title in the palette must put that command first');
+  }
+
+  it('typing any command\'s full title in the command palette puts that command first', async function () {
+    // The commands the palette shows outside training (Stop Training and Save Checkpoint are checked while training).
+    const shown = JIT_COMMANDS.filter((c) => !c.paletteWhen);
+    assert.ok(shown.length >= 14, `palette commands: ${shown.map((c) => c.title).join(', ')}`);
+    await paletteFindsEachTitle(shown.map((c) => c.title));
+  });
+
+  it('trains with the defaults after pressing Enter through "JiT: Start Training" (typed in the palette) and streams loss points', async function () {
+    await runFromPalette(page, 'JiT: Start Training', { quickInput: 'dataset' });
     await quickInput(page, undefined, 'dataset');
     await quickInput(page, undefined, 'model preset');
     await quickInput(page, undefined, 'training steps');
@@ -113,7 +134,7 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   it('trains a tiny model chosen in the quick picks; the dashboard\'s loss chart receives points', async function () {
-    await runCommand(page, 'JiT: Train');
+    await runCommand(page, 'jit.train', { quickInput: 'dataset' });
     await quickInput(page, undefined, 'dataset');
     await quickInput(page, 'JiT-Ti/4', 'model preset');
     await quickInput(page, '400', 'training steps');
@@ -129,6 +150,7 @@ describe('JiT Explorer in a real VS Code', function () {
     const first = await lossPoints(frame);
     await until('more loss points', async () => ((await lossPoints(frame)) >= first + 3 ? true : undefined), 240_000);
     assert.match(await frame.locator('.status').innerText(), /Training · step \d+ \/ 400/);
+    await paletteFindsEachTitle(JIT_COMMANDS.filter((c) => c.paletteWhen === 'jit.training').map((c) => c.title));
     // The engine's resident memory, logged with every step, reaches the memory chart.
     const memory = await frame.locator('#memory-chart').getAttribute('aria-label');
     const mib = Number(/latest (\d+) MiB/.exec(memory ?? '')?.[1]);
@@ -144,7 +166,7 @@ describe('JiT Explorer in a real VS Code', function () {
 
     await frame.evaluate('window.scrollTo(0, 0)');
 
-    await runCommand(page, 'JiT: Focus on Runs View');
+    await runCommand(page, 'jit.runs.focus', RUNS_VIEW);
     await cleanScreenshot(page, 'dashboard-dark');
     for (const [theme, cls, name] of [['Light Modern', 'vscode-light', 'dashboard-light'], ['Dark High Contrast', 'vscode-high-contrast', 'dashboard-high-contrast']]) {
       await setColorTheme(page, theme);
@@ -160,13 +182,13 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   it('stops training; the run and its checkpoint show in the Runs tree', async function () {
-    await runCommand(page, 'JiT: Stop Training');
+    await runCommand(page, 'jit.stopTraining', { notification: /Training of .* stopped at step/ }, 180_000);
     const msg = await waitForNotification(page, /Training of .* stopped at step \d+ with checkpoint step-\d+\.safetensors/, 180_000);
     const [, run, ck] = /Training of (\S+) stopped at step \d+ with checkpoint (step-\d+\.safetensors)/.exec(msg)!;
     runDir = path.join(runsRoot(), run);
     assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', ck)), `${ck} is on disk`);
 
-    await runCommand(page, 'JiT: Focus on Runs View');
+    await runCommand(page, 'jit.runs.focus', RUNS_VIEW);
     const tree = page.locator('.part.sidebar .monaco-list');
     const runRow = tree.locator('.monaco-list-row', { hasText: run }).first();
     await runRow.waitFor({ state: 'visible', timeout: 30_000 });
@@ -175,10 +197,10 @@ describe('JiT Explorer in a real VS Code', function () {
     await screenshot(page, 'runs-tree');
   });
 
-  it('"JiT: Sample" draws new images into the Sample Gallery with their class labels', async function () {
-    await runCommand(page, 'JiT: Sample');
-    await quickInput(page, undefined, 'Sample — from which checkpoint');
-    await quickInput(page, 'Euler', 'Sample from');
+  it('"JiT: Sample Images" draws new images into the Sample Gallery with their class labels', async function () {
+    await runCommand(page, 'jit.sample', { quickInput: 'from which checkpoint' });
+    await quickInput(page, undefined, 'Sample Images — from which checkpoint');
+    await quickInput(page, 'Euler', 'Sample Images from');
     const gallery = await findFrame(page, '.fresh canvas.tile', 300_000);
     assert.strictEqual(await gallery.locator('.fresh canvas.tile').count(), 16);
     const labels = await gallery.locator('.fresh figcaption').allInnerTexts();
@@ -204,22 +226,22 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   it('"JiT: Install Native Backend" fails here with one sentence and training stays on wasm', async function () {
-    await runCommand(page, 'JiT: Install Native Backend');
+    await runCommand(page, 'jit.installNativeBackend', { quickInput: 'Install Native Backend' });
     await quickInput(page, undefined, 'Install Native Backend');
     const msg = await waitForNotification(page, /Installing @tensorflow\/tfjs-node-gpu failed/, 400_000);
     assert.match(msg, /could not download the TensorFlow library from storage\.googleapis\.com .* training keeps working on the wasm backend\./);
     assert.strictEqual(msg.split(/[.!?](\s|$)/).filter((s) => s && s.trim()).length, 1, `one sentence: ${msg}`);
     await screenshot(page, 'native-install-failed');
-    await runCommand(page, 'JiT: Show Engine Info');
+    await runCommand(page, 'jit.showEngineInfo', { notification: /JiT engine: / }, 120_000);
     await waitForNotification(page, /JiT engine: wasm backend on CPU/, 120_000);
   });
 
-  it('refuses "JiT: Train" in Restricted Mode with one sentence', async function () {
+  it('refuses "JiT: Start Training" in Restricted Mode with one sentence', async function () {
     const restricted = path.join(tmp, 'untrusted-workspace');
     fs.mkdirSync(restricted);
     const wb = await openWorkbench(server!.url, restricted, { trust: false });
     browsers.push(wb.browser);
-    await runCommand(wb.page, 'JiT: Train');
+    await runCommand(wb.page, 'jit.train', { notification: 'Training is not available in Restricted Mode' });
     const msg = await waitForNotification(wb.page, 'Training is not available in Restricted Mode', 60_000);
     assert.match(msg, /because it runs code on files from this folder; trust the folder/);
     await screenshot(wb.page, 'restricted-mode');
@@ -228,7 +250,7 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   it('says in one message that the run stays resumable when the engine dies during training', async function () {
-    await runCommand(page, 'JiT: Resume Training');
+    await runCommand(page, 'jit.resumeTraining', { quickInput: 'Resume Training' });
     await quickInput(page, undefined, 'Resume Training');
     await quickInput(page, undefined, 'train until step');
     const frame = await dashboard();
@@ -243,7 +265,7 @@ describe('JiT Explorer in a real VS Code', function () {
 
   it('leaves no engine process when VS Code ends during a resumed training (which keeps a checkpoint)', async function () {
     const checkpointsBefore = fs.readdirSync(path.join(runDir, 'checkpoints'));
-    await runCommand(page, 'JiT: Resume Training');
+    await runCommand(page, 'jit.resumeTraining', { quickInput: 'Resume Training' });
     await quickInput(page, undefined, 'Resume Training');
     await quickInput(page, undefined, 'train until step');
     const stepsBefore = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length;

@@ -23,9 +23,12 @@ import {
   notifications,
   openWorkbench,
   processCommandLine,
+  closePalette,
+  paletteRows,
   reloadWindow,
   REPO_ROOT,
   runCommand,
+  runFromPalette,
   screenshot,
   startCodeServer,
   waitForNotification,
@@ -55,7 +58,12 @@ const EXTENSION_MANIFEST = {
   main: './extension.js',
   activationEvents: [],
   contributes: {
-    commands: [{ command: 'harness.hello', title: 'Hello', category: 'Harness' }],
+    commands: [
+      { command: 'harness.hello', title: 'Hello', category: 'Harness' },
+      // Two titles where one matches the other: what the palette test of the real extension guards against.
+      { command: 'harness.train', title: 'Train', category: 'Harness' },
+      { command: 'harness.resumeTraining', title: 'Resume Training', category: 'Harness' },
+    ],
   },
 };
 
@@ -117,6 +125,7 @@ describe('e2e harness (code-server + Chromium)', function () {
       folder: trustedFolder,
       ...dirs,
       settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+      commands: ['harness.hello', 'workbench.action.reloadWindow'],
     });
   });
 
@@ -137,7 +146,7 @@ describe('e2e harness (code-server + Chromium)', function () {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('runs a command from the palette: notification and webview', async function () {
+  it('runs a command by its key chord: notification and webview', async function () {
     const wb = await openWorkbench(server!.url, trustedFolder, { trust: true });
     browsers.push(wb.browser);
     page = wb.page;
@@ -145,7 +154,7 @@ describe('e2e harness (code-server + Chromium)', function () {
     // The colour theme comes from the settings written by startCodeServer.
     assert.match((await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '', /dark_modern/);
 
-    await runCommand(page, 'Harness: Hello');
+    await runCommand(page, 'harness.hello', { notification: 'hello from harness' });
     const text = await waitForNotification(page, 'hello from harness');
     assert.strictEqual(text, 'hello from harness');
     assert.ok((await notifications(page)).includes('hello from harness'));
@@ -155,12 +164,19 @@ describe('e2e harness (code-server + Chromium)', function () {
     await screenshot(page, 'harness-hello');
   });
 
-  it('reloads the window and can run the command again', async function () {
+  it('reloads the window by its chord and runs the command again, typed in the palette', async function () {
     assert.ok(page, 'needs the workbench from the previous test');
     await reloadWindow(page);
-    await runCommand(page, 'Harness: Hello');
+    await runFromPalette(page, 'Harness: Hello', { notification: 'hello from harness' });
     const frame = await findFrame(page, '#hello', 60_000);
     assert.strictEqual((await frame.locator('#hello').innerText()).trim(), 'hi');
+  });
+
+  it('the palette lists matching commands alphabetically: "Harness: Train" puts "Harness: Resume Training" first', async function () {
+    assert.ok(page, 'needs the workbench from the previous test');
+    const rows = await paletteRows(page, 'Harness: Train');
+    await closePalette(page);
+    assert.deepStrictEqual(rows.filter((r) => r.startsWith('Harness: ')).slice(0, 2), ['Harness: Resume Training', 'Harness: Train']);
   });
 
   it('opens a folder in Restricted Mode', async function () {

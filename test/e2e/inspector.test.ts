@@ -62,7 +62,7 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
   });
 
   it('opens the inspector when a checkpoint is double-clicked in the explorer', async () => {
-    await runCommand(page, 'View: Show Explorer');
+    await runCommand(page, 'workbench.view.explorer', { visible: '.explorer-folders-view' });
     for (const folder of ['.jit', 'runs', runName, 'checkpoints']) await explorerRow(page, folder, 'click');
     await explorerRow(page, 'step-2.safetensors', 'dblclick');
     const frame = await findFrame(page, '.jit-inspector nav.tree details.module', 120_000);
@@ -91,7 +91,7 @@ describe('Tensor inspector and Manifold Lab in a real VS Code', function () {
   });
 
   it('runs a tiny Manifold Lab experiment (2 dimensions x 2 targets) to its grid', async () => {
-    await runCommand(page, 'JiT: Open Manifold Lab');
+    await runCommand(page, 'jit.openManifoldLab', { tab: 'Manifold Lab' });
     let frame: Frame = await findFrame(page, '.jit-lab form.controls', 120_000);
     await frame.locator('#lab-dims').fill('2, 16');
     await frame.locator('#lab-target-v').uncheck();

@@ -2,7 +2,7 @@
  * Official runs in a real VS Code (code-server in Chromium, see harness.ts): an output folder of the official
  * main_jit.py (its real checkpoint-last.pth and event files logged as engine_jit.py logs) inside a folder that
  * jit.extraRunFolders names, next to a local run. It shows in the Runs tree with its model and epoch; its dashboard
- * draws train_loss from the event files and follows them as they grow; "JiT: Sample" samples its checkpoint into
+ * draws train_loss from the event files and follows them as they grow; "JiT: Sample Images" samples its checkpoint into
  * the gallery. Screenshots go to test-results/e2e/.
  *
  *   bash test/e2e/setup.sh   # once
@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until } from './setupExtension';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until, RUNS_VIEW } from './setupExtension';
 import { logOfficialEpochs, makeOfficialRun } from '../unit/officialFixture';
 
 const RUN = 'b16-cluster-run';
@@ -52,7 +52,7 @@ describe('Official runs in a real VS Code', function () {
   });
 
   it('shows the official run in the Runs tree next to the local one, with its model, epoch and checkpoint', async function () {
-    await runCommand(page, 'JiT: Focus on Runs View');
+    await runCommand(page, 'jit.runs.focus', RUNS_VIEW);
     const tree = page.locator('.part.sidebar .monaco-list');
     await tree.locator('.monaco-list-row', { hasText: path.basename(localRun) }).first().waitFor({ state: 'visible', timeout: 60_000 });
     const row = tree.locator('.monaco-list-row', { hasText: RUN }).first();
@@ -83,10 +83,10 @@ describe('Official runs in a real VS Code', function () {
     await cleanScreenshot(page, 'official-dashboard');
   });
 
-  it('"JiT: Sample" samples its checkpoint-last.pth into the gallery and its output folder', async function () {
-    await runCommand(page, 'JiT: Sample');
-    await quickInput(page, RUN, 'Sample — from which checkpoint');
-    await quickInput(page, 'Euler', 'Sample from');
+  it('"JiT: Sample Images" samples its checkpoint-last.pth into the gallery and its output folder', async function () {
+    await runCommand(page, 'jit.sample', { quickInput: 'from which checkpoint' });
+    await quickInput(page, RUN, 'Sample Images — from which checkpoint');
+    await quickInput(page, 'Euler', 'Sample Images from');
     const gallery = await findFrame(page, '.fresh canvas.tile', 300_000);
     assert.strictEqual(await gallery.locator('.fresh canvas.tile').count(), 16);
     const samples = path.join(officialDir, 'samples');

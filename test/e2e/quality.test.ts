@@ -13,7 +13,7 @@ import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { spawnSync } from 'child_process';
 import { REPO_ROOT, defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, requireCodeServer, setColorTheme, until } from './setupExtension';
+import { Session, cleanScreenshot, openSession, packageExtension, requireCodeServer, setColorTheme, until, RUNS_VIEW } from './setupExtension';
 import { sharedFeaturesDir, useWasm } from '../unit/helpers';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
@@ -64,7 +64,7 @@ describe('Sample quality in a real VS Code', function () {
   });
 
   it('the dashboard\'s Sample quality card shows FD with its floor, overlays another run, in three themes', async function () {
-    await runCommand(page, 'JiT: Open Dashboard');
+    await runCommand(page, 'jit.openDashboard', { tab: /^JiT/ });
     const frame = await findFrame(page, '#quality-card #fd-chart canvas', 120_000);
     await until('both evaluations in the FD chart', async () => ((await frame.locator('#fd-chart').getAttribute('data-points')) === '2' ? true : undefined), 60_000);
     const summary = await frame.locator('#quality-summary').innerText();
@@ -86,7 +86,7 @@ describe('Sample quality in a real VS Code', function () {
   });
 
   it('the Runs tree shows each run\'s best FD', async function () {
-    await runCommand(page, 'JiT: Focus on Runs View');
+    await runCommand(page, 'jit.runs.focus', RUNS_VIEW);
     const tree = page.locator('.part.sidebar .monaco-list');
     for (const dir of runs) {
       const row = tree.locator('.monaco-list-row', { hasText: path.basename(dir) }).first();

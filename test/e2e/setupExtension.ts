@@ -8,9 +8,38 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, REPO_ROOT, codeServerInstalled, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer, typeIfOpen } from './harness';
+import { CodeServer, Effect, REPO_ROOT, codeServerInstalled, expectEffect, installExtension, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
 
 export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
+
+interface ContributedCommand { command: string; title: string; category?: string }
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  contributes: { commands: ContributedCommand[]; menus: { commandPalette: { command: string; when: string }[] } };
+};
+
+/** The extension's commands as the palette shows them ("JiT: Start Training"), with the `when` that hides them there. */
+export const JIT_COMMANDS = MANIFEST.contributes.commands.map((c) => ({
+  id: c.command,
+  title: c.category ? `${c.category}: ${c.title}` : c.title,
+  paletteWhen: MANIFEST.contributes.menus.commandPalette.find((m) => m.command === c.command)?.when,
+}));
+
+/** Every command the suites run: the extension's and the few of VS Code they need; each gets a key chord. */
+export const E2E_COMMANDS = [
+  ...JIT_COMMANDS.map((c) => c.id),
+  'jit.runs.focus',
+  'workbench.view.explorer',
+  'welcome.showAllWalkthroughs',
+  'workbench.action.selectTheme',
+  'notifications.toggleDoNotDisturbMode',
+  'workbench.action.reloadWindow',
+];
+
+/** The side bar shows the JiT container (its Runs tree). */
+export const RUNS_VIEW: Effect = {
+  what: 'the JiT side bar',
+  probe: async (page) => /\bjit\b/i.test(await page.locator('.part.sidebar .composite.title').innerText({ timeout: 1_000 }).catch(() => '')),
+};
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, limitMs: number): Promise<T> {
   const end = Date.now() + limitMs;
@@ -80,7 +109,7 @@ export async function openSession(bin: string, prefix: string, prepare: (workspa
   prepare(workspace);
   const dirs = { extensionsDir: path.join(tmp, 'extensions'), userDataDir: path.join(tmp, 'user-data') };
   await installExtension(bin, VSIX, dirs);
-  const server = await startCodeServer({ bin, folder: workspace, ...dirs, settings });
+  const server = await startCodeServer({ bin, folder: workspace, ...dirs, settings, commands: E2E_COMMANDS });
   const wb = await openWorkbench(server.url, workspace, { trust: true });
   return {
     tmp, workspace, ...dirs, server, browser: wb.browser, page: wb.page,
@@ -94,25 +123,21 @@ export async function openSession(bin: string, prefix: string, prepare: (workspa
 
 /** Picks a colour theme in "Preferences: Color Theme" by its label (e.g. "Light Modern"). */
 export async function setColorTheme(page: Page, label: string): Promise<void> {
+  await runCommand(page, 'workbench.action.selectTheme', { quickInput: 'Color Theme' });
   const widget = page.locator('.quick-input-widget');
-  const input = widget.locator('.quick-input-box input');
-  for (let attempt = 1; ; attempt++) {
-    await runCommand(page, 'Preferences: Color Theme');
-    if (await typeIfOpen(input, label)) break;
-    if (attempt === 3) throw new Error(`the colour theme picker closed before "${label}" could be typed, ${attempt} times`);
-    console.log(`    (the colour theme picker closed before "${label}" could be typed; asking again)`);
-  }
+  await widget.locator('.quick-input-box input').fill(label);
   await widget.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await input.press('Enter');
+  await widget.locator('.quick-input-box input').press('Enter');
   await widget.waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
-/** Waits for a quick input whose title contains `what`, types `text` (when given) and presses Enter. */
+/**
+ * Answers the quick input whose title (or placeholder) contains `what`: types `text` (when given) and presses Enter.
+ * Fails at once (30 s) when no such quick input shows: the step before it had no effect.
+ */
 export async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
-  const widget = page.locator('.quick-input-widget');
-  await widget.waitFor({ state: 'visible', timeout: 30_000 });
-  await until(`the quick input for ${what}`, async () => ((await widget.locator('.quick-input-title').innerText().catch(() => '')).includes(what) ? true : undefined), 30_000);
-  const input = widget.locator('.quick-input-box input');
+  await expectEffect(page, `the step before the quick input "${what}"`, { quickInput: what }, 30_000);
+  const input = page.locator('.quick-input-widget .quick-input-box input');
   if (text !== undefined) {
     await input.fill(text);
     await sleep(300); // let the list filter
@@ -121,13 +146,22 @@ export async function quickInput(page: Page, text: string | undefined, what: str
   await sleep(300);
 }
 
+const DO_NOT_DISTURB = '[id="status.notifications"] .codicon-bell-slash, [id="status.notifications"] .codicon-bell-slash-dot';
+
+async function setDoNotDisturb(page: Page, on: boolean): Promise<void> {
+  await runCommand(page, 'notifications.toggleDoNotDisturbMode', {
+    what: `Do Not Disturb ${on ? 'on' : 'off'} (the status bar bell)`,
+    probe: async (p) => ((await p.locator(DO_NOT_DISTURB).count()) > 0) === on,
+  });
+}
+
 /** A screenshot without notification toasts covering the views (Do Not Disturb, switched off afterwards). */
 export async function cleanScreenshot(page: Page, name: string): Promise<void> {
-  await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+  await setDoNotDisturb(page, true);
   try {
     await sleep(1500); // canvases redraw after a theme change
     await screenshot(page, name);
   } finally {
-    await runCommand(page, 'Notifications: Toggle Do Not Disturb Mode');
+    await setDoNotDisturb(page, false);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The exploration views in a real VS Code (code-server in Chromium, see harness.ts): on a tiny run written by the
- * CLI, "JiT: Sample" with a few Heun steps, the Sample Gallery grouped by run and step, a click on a sample that
+ * CLI, "JiT: Sample Images" with a few Heun steps, the Sample Gallery grouped by run and step, a click on a sample that
  * opens the trajectory viewer with one frame per step, and the latent viewer on the run's checkpoint; screenshots
  * in the dark, light and high-contrast themes go to test-results/e2e/.
  *
@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
+import { defaultCodeServerBin, expectEffect, findFrame, notifications, runCommand, screenshot } from './harness';
 import { Session, cleanScreenshot, openSession, packageExtension, quickInput, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
@@ -56,10 +56,10 @@ describe('Exploration views in a real VS Code', function () {
 
   let gallery: Frame;
 
-  it('"JiT: Sample" with each setting chosen writes a grid that the Sample Gallery shows next to the training preview', async function () {
-    await runCommand(page, 'JiT: Sample');
-    await quickInput(page, undefined, 'Sample — from which checkpoint');
-    await quickInput(page, 'Choose each setting', 'JiT: Sample from');
+  it('"JiT: Sample Images" with each setting chosen writes a grid that the Sample Gallery shows next to the training preview', async function () {
+    await runCommand(page, 'jit.sample', { quickInput: 'from which checkpoint' });
+    await quickInput(page, undefined, 'Sample Images — from which checkpoint');
+    await quickInput(page, 'Choose each setting', 'JiT: Sample Images from');
     await quickInput(page, undefined, 'weights');
     await quickInput(page, undefined, 'classes');
     await quickInput(page, '4', 'images');
@@ -88,8 +88,9 @@ describe('Exploration views in a real VS Code', function () {
   });
 
   it('the latent viewer on the run\'s checkpoint shows its numbers', async function () {
-    await runCommand(page, 'JiT: Open Latent Viewer');
+    await runCommand(page, 'jit.openLatentViewer', { quickInput: 'Open Latent Viewer' });
     await quickInput(page, undefined, 'Open Latent Viewer');
+    await expectEffect(page, 'picking the checkpoint of "Open Latent Viewer"', { tab: 'Latents:' });
     const latent = await findFrame(page, 'table.numbers td', 300_000);
     const cells = await latent.locator('table.numbers td').allInnerTexts();
     assert.ok(cells.slice(0, 2).every((c) => Number.isFinite(Number(c))), `numbers: ${cells.join(' | ')}`);
@@ -98,8 +99,9 @@ describe('Exploration views in a real VS Code', function () {
   });
 
   it('the CFG × EMA grid samples every cell, samples again with new settings, a selected cell goes to the gallery and Save PNG writes the grid', async function () {
-    await runCommand(page, 'JiT: Open CFG x EMA Grid');
+    await runCommand(page, 'jit.openCfgEmaGrid', { quickInput: 'Open CFG x EMA Grid' });
     await quickInput(page, undefined, 'Open CFG x EMA Grid');
+    await expectEffect(page, 'picking the checkpoint of "Open CFG x EMA Grid"', { tab: 'CFG × EMA:' });
     const grid = await findFrame(page, '.gridtable .cell canvas', 300_000);
     // The defaults: ema1, ema2 and online x CFG 1, 1.5, 2, 3, 4, 4 images per cell.
     assert.strictEqual(await grid.locator('.gridtable .cell').count(), 15);

@@ -44,9 +44,11 @@ describe('The Get Started walkthrough in a real VS Code', function () {
 
   /** Opens the walkthrough with "Welcome: Open Walkthrough..." (again: an action may have put another editor in front). */
   async function openWalkthrough(): Promise<void> {
-    await runCommand(page, 'Welcome: Open Walkthrough...');
     const widget = page.locator('.quick-input-widget');
-    await widget.locator('.quick-input-list .monaco-list-row', { hasText: WALKTHROUGH }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await runCommand(page, 'welcome.showAllWalkthroughs', {
+      what: `a quick pick listing "${WALKTHROUGH}"`,
+      probe: () => widget.locator('.quick-input-list .monaco-list-row', { hasText: WALKTHROUGH }).first().isVisible(),
+    });
     await widget.locator('.quick-input-box input').fill(WALKTHROUGH);
     await widget.locator('.quick-input-box input').press('Enter');
     await step('train').waitFor({ state: 'visible', timeout: 60_000 });
@@ -105,8 +107,8 @@ describe('The Get Started walkthrough in a real VS Code', function () {
     await openWalkthrough();
     assert.deepStrictEqual(await doneSteps(['train', 'dashboard'], 2_000), ['train', 'dashboard'], 'stopping completes no further step');
     await pressStepButton('sample', 'Sample Images');
-    await quickInput(page, undefined, 'Sample — from which checkpoint');
-    await quickInput(page, undefined, 'JiT: Sample from');
+    await quickInput(page, undefined, 'Sample Images — from which checkpoint');
+    await quickInput(page, undefined, 'JiT: Sample Images from');
     gallery = await findFrame(page, 'figure.entry.sample img.thumb', 300_000);
     await openWalkthrough();
     assert.deepStrictEqual(await doneSteps(['train', 'dashboard', 'sample']), ['train', 'dashboard', 'sample']);

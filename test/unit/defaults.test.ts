@@ -1,5 +1,5 @@
 // The defaults a new user trains with (chosen by measurement, docs/defaults.md): the same for `jit train` with no
-// options, "JiT: Train" pressed through with Enter, and a preset's settings when only the preset is named.
+// options, "JiT: Start Training" pressed through with Enter, and a preset's settings when only the preset is named.
 import * as assert from 'assert';
 import { DEFAULT_PRESET, DEFAULT_STEPS, dims, getPreset, modelConfigFromPreset } from '../../src/jit/config';
 import { lrAt } from '../../src/jit/schedule';

@@ -174,7 +174,7 @@ describe('run configuration files', () => {
 
   it('says in one sentence which field is wrong', () => {
     const bad = (o: unknown) => () => parseRunConfigFile(typeof o === 'string' ? o : JSON.stringify(o), file);
-    assert.throws(bad('{"steps": 3,'), /^Error: cats\.jitrun\.json is not valid JSON \(.*\): fix it and run JiT: Train again\.$/);
+    assert.throws(bad('{"steps": 3,'), /^Error: cats\.jitrun\.json is not valid JSON \(.*\): fix it and run JiT: Start Training again\.$/);
     assert.throws(bad([1]), /must hold one JSON object/);
     assert.throws(bad({ stpes: 3 }), /unknown field "stpes"; allowed are name, preset, steps/);
     assert.throws(bad({ steps: 2.5 }), /In cats\.jitrun\.json, "steps" must be a whole number of at least 1\./);

@@ -1,6 +1,6 @@
 // The Sample Gallery view: thumbnails of every run's sample grids grouped by run and training step, one step
 // slider that moves all runs together (each shows its latest grid at or before the step), settings on hover,
-// click an image to open its trajectory, and per-grid actions. The images of the last "JiT: Sample" are drawn
+// click an image to open its trajectory, and per-grid actions. The images of the last "JiT: Sample Images" are drawn
 // from the bytes the engine produced, each with its class label.
 import './style.css';
 import { clear, el } from '../shared/dom';

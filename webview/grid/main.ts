@@ -1,6 +1,6 @@
 // The CFG x EMA grid: rows are the EMA copies and the online weights, columns the guidance scales, every cell the
 // same seeds; a switch between guidance in the interval and guidance at every step. The settings above the grid
-// sample it again; a selected cell can be sampled as a full "JiT: Sample" (with its trajectory) or copied as a
+// sample it again; a selected cell can be sampled as a full "JiT: Sample Images" (with its trajectory) or copied as a
 // `jit sample` command; the grid of the shown interval saves as one PNG.
 import './style.css';
 import { clear, cssVar, el } from '../shared/dom';
@@ -122,7 +122,7 @@ function render(): void {
   const actions = el('div', { class: 'row selection', 'aria-live': 'polite' });
   if (state.selected) {
     const at = { ...state.selected, interval: iv };
-    const sampleCell = el('button', { type: 'button', text: 'Sample this cell', title: 'The same noise and settings as "JiT: Sample", saved in the run with its trajectory' });
+    const sampleCell = el('button', { type: 'button', text: 'Sample this cell', title: 'The same noise and settings as "JiT: Sample Images", saved in the run with its trajectory' });
     sampleCell.addEventListener('click', () => api.post({ type: 'sampleCell', ...at }));
     const copy = el('button', { type: 'button', text: 'Copy as jit sample command' });
     copy.addEventListener('click', () => api.post({ type: 'copyCell', ...at }));
