@@ -69,7 +69,7 @@ export function saveGridScores(scores: GridScores): string | undefined {
   const runDir = path.dirname(path.dirname(path.resolve(scores.checkpoint)));
   if (!fs.existsSync(runPaths(runDir).runFile)) return undefined;
   const file = path.join(runPaths(runDir).samples, GRID_SCORES_FILE);
-  appendJsonLine(file, { ...scores, time: new Date().toISOString() });
+  appendJsonLine<GridScores & { time: string }>(file, { ...scores, time: new Date().toISOString() });
   return file;
 }
 
