@@ -8,7 +8,8 @@ import { BackendChoice, initBackend } from '../runtime/tfjsBackend';
 import { RUNTIME_SETTINGS, RuntimeSetting } from '../runtime/networkRuntime';
 import { listCheckpoints, runPaths } from '../io/runs';
 import { EVAL_SETTINGS, QualityEvaluator, QualityMetrics, evaluatorForCheckpoint } from '../quality/evaluate';
-import { GRID_SCORE_N, GridScores, saveGridScores, scoreGrid } from '../quality/gridScores';
+import { GRID_SCORE_N, saveGridScores, scoreGrid } from '../quality/gridScores';
+import type { GridScores } from '../wire/qualityScores';
 import type { DataSpec } from '../io/runConfig';
 import type { WeightsChoice } from '../wire/samplingNames';
 

@@ -1,40 +1,10 @@
 // The engine's side of the Manifold Lab panel: runs the toy experiment (src/toy/lab.ts) with its progress
 // streamed, and returns the generated points, the true points and the trajectories as one binary pack.
-import { packTensors, TensorPack } from '../wire/tensorPack';
+import { packTensors } from '../wire/tensorPack';
 import { runToyExperiment, ToyOptions, ToyProgress } from '../toy/lab';
-import type { PredictionTarget } from '../jit/config';
+import type { LabProgress, LabResult } from '../wire/labMessages';
 
 export type LabParams = Partial<Pick<ToyOptions, 'data' | 'dims' | 'targets' | 'steps' | 'seed' | 'samples' | 'sampleSteps' | 'trajectories' | 'batch' | 'progressEvery'>>;
-
-/** What streams while a lab run trains: training steps and finished cells (without their points). */
-export type LabProgress =
-  | { type: 'train'; dim: number; target: PredictionTarget; step: number; steps: number; loss: number; cell: number; cells: number }
-  | { type: 'sampling'; dim: number; target: PredictionTarget; cell: number; cells: number }
-  | { type: 'cell'; dim: number; target: PredictionTarget; distance: number; finalLoss: number; cell: number; cells: number };
-
-export interface LabCell {
-  dim: number;
-  target: PredictionTarget;
-  distance: number;
-  finalLoss: number;
-  trainSeconds: number;
-  sampleSeconds: number;
-}
-
-export interface LabResult {
-  data: string;
-  dims: number[];
-  targets: PredictionTarget[];
-  steps: number;
-  seed: number;
-  referenceDistance: number;
-  cells: LabCell[];
-  /**
-   * 'truth' float32 [T, 2]; per cell i (D-major, as `cells`): 'samples<i>' float32 [S, 2] and
-   * 'trajectories<i>' float32 [K, sampleSteps + 1, 2].
-   */
-  tensors: TensorPack;
-}
 
 function progressOf(e: ToyProgress): LabProgress {
   if (e.type !== 'cell') return e;

@@ -2,7 +2,7 @@
 // sends, and the binary layout in which tensors cross (one ArrayBuffer plus an offset table, never JSON
 // arrays). The extension host imports only this file (and rpc.ts) from the engine side.
 import type { BackendChoice, BackendInfo } from '../runtime/tfjsBackend';
-import type { SampleRequest } from '../tasks/sampleCheckpoint';
+import type { SampleRequest, SampleResult } from '../tasks/sampleCheckpoint';
 import type { TrainEvent, TrainOutcome, TrainRequest } from '../run/loop';
 import type { Notice } from './rpc';
 import type { TensorPack } from '../wire/tensorPack';
@@ -17,9 +17,10 @@ export interface ExportOfficialParams extends Omit<OfficialExportOptions, 'datas
 }
 import type { ExportCheckpointParams, ExportCheckpointResult, ImportCheckpointParams, ImportCheckpointResult, InspectCompareParams, InspectOpenParams, InspectTensorParams } from './inspectorService';
 import type { InspectCompareResult, InspectOpenResult, InspectTensorResult } from '../wire/inspectorMessages';
-import type { LabParams, LabProgress, LabResult } from './labService';
+import type { LabParams } from './labService';
+import type { LabProgress, LabResult } from '../wire/labMessages';
 import type { BottleneckParams, BottleneckView, CompareParams, GridParams, GridScoreParams, GridView, MethodComparison, TrajectoryView, TrajectoryViewParams } from '../wire/explorerResults';
-import type { GridScores } from '../quality/gridScores';
+import type { GridScores } from '../wire/qualityScores';
 
 export interface EngineProcessInfo {
   pid: number;
@@ -52,21 +53,13 @@ export interface SampleProgress {
   total: number;
 }
 
-export interface SampleOutcome {
-  file: string;
-  n: number;
-  steps: number;
-  method: string;
-  cfgScale: number;
-  weights: string;
-  labels: number[];
-  seconds: number;
-  imageSize: number;
+/** A sampling's result as it crosses to the host: the images as bytes in a pack instead of float32 arrays. */
+export type SampleOutcome = Pick<SampleResult, 'file' | 'n' | 'steps' | 'method' | 'cfgScale' | 'weights' | 'labels' | 'seconds' | 'imageSize'> & {
   /** 'images': uint8 [n, size, size, 3] (HWC RGB, the bytes of the PNG grid's tiles). */
   tensors: TensorPack;
   /** The trajectory of every image, recorded while sampling, saved next to the grid (its .trajectory.json). */
   trajectory?: string;
-}
+};
 
 export interface DensityParams {
   pMean: number;

@@ -3,7 +3,7 @@
 import type { SampleRequest } from '../tasks/sampleCheckpoint';
 import type { GridView } from '../wire/explorerResults';
 import type { GridCellAt, GridScoresView } from '../wire/explorerMessages';
-import type { GridScores } from '../quality/gridScores';
+import type { GridScores } from '../wire/qualityScores';
 
 export type CellRequest = Omit<SampleRequest, 'out' | 'engine' | 'onnx'>;
 

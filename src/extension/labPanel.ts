@@ -2,9 +2,9 @@
 // back, and hands over the result (points and trajectories as one binary pack). One run at a time; closing the
 // panel or pressing Cancel stops it.
 import * as vscode from 'vscode';
-import type { LabParams, LabResult } from '../engine/labService';
+import type { LabParams } from '../engine/labService';
 import { CancelledError } from '../engine/rpc';
-import type { FromLab, LabRequest, LabResultView, LabState, ToLab } from '../wire/labMessages';
+import type { FromLab, LabRequest, LabResult, LabResultView, LabState, ToLab } from '../wire/labMessages';
 import { EngineClient } from './engineClient';
 import { webviewDist, webviewHtml } from './webviewHtml';
 

@@ -4,23 +4,9 @@ import * as path from 'path';
 import { discoverRuns, runPaths } from '../io/runs';
 import type { QualityRecord } from '../quality/record';
 import { RunSeries } from './runSeries';
-import type { RunConfig } from '../io/runConfig';
+import type { RunConfig, RunFile } from '../io/runConfig';
 import type { OfficialRunInfo } from '../io/officialOutput';
 import type { RunChoice, RunView } from '../wire/dashboardMessages';
-
-export interface RunFile {
-  name?: string;
-  preset?: string;
-  created?: string;
-  /** The training engine that created the run (absent in runs written before there was a choice: TF.js). */
-  engine?: string;
-  backend?: string;
-  dataset?: string;
-  classNames?: string[];
-  /** Images in the data set (absent for the endless built-in shapes and runs from before it was recorded). */
-  datasetSize?: number;
-  config?: RunConfig;
-}
 
 export function readRunFile(runDir: string): RunFile | undefined {
   try {
@@ -102,8 +88,8 @@ export function runChoices(root: string | undefined): RunChoice[] {
   if (!root) return [];
   return discoverRuns(root).map((r) => ({
     id: r.name,
-    preset: String((r.run as RunFile | undefined)?.preset ?? '?'),
-    steps: Number((r.run as RunFile | undefined)?.config?.steps ?? 0),
+    preset: String(r.run?.preset ?? '?'),
+    steps: Number(r.run?.config?.steps ?? 0),
   }));
 }
 

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { listOfficialCheckpoints, OfficialRunSummary } from '../io/officialOutput';
 import { discoverRuns, listCheckpoints, listSampleGrids, RunSummary } from '../io/runs';
 import type { OfficialRuns } from './officialRuns';
-import { type RunFile, bestQuality } from './runInfo';
+import { bestQuality } from './runInfo';
 import { RunsLocation } from './runsLocation';
 import { RunsFolderWatcher } from './runsFolderWatcher';
 import { TrainingController } from './training';
@@ -107,7 +107,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return item;
     }
     if (node.kind === 'run') {
-      const run = node.summary.run as RunFile | undefined;
+      const run = node.summary.run;
       const status = this.training.statusOf(node.dir);
       const item = new vscode.TreeItem(node.summary.name, status ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
       item.id = `run:${node.dir}`;

@@ -4,24 +4,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { hasTrajectory } from '../analysis/trajectoryFile';
-import { readJsonLines, runPaths } from '../io/runs';
+import { SampleIndexLine, readJsonLines, runPaths } from '../io/runs';
 import { GRID_SCORES_FILE, describeGridScores, isGridScoresLine } from '../quality/record';
 
-/** One line of samples/index.jsonl (written by training and by sampling). */
-export interface SampleIndexLine {
-  step?: number;
-  file: string;
-  checkpoint?: string;
-  seed?: number;
-  n?: number;
-  steps?: number;
-  method?: string;
-  cfg?: number;
-  interval?: [number, number];
-  weights?: string;
-  labels?: number[];
-  time?: string;
-}
+export type { SampleIndexLine } from '../io/runs';
 
 export interface SampleEntry {
   file: string;

@@ -134,3 +134,18 @@ export function validateRunConfig(c: RunConfig): void {
   }
   if (!['x', 'eps', 'v'].includes(c.diffusion.target)) throw new Error(`The prediction target must be x, eps or v, got ${c.diffusion.target}.`);
 }
+
+/** run.json of a run folder, written by the run loop when a run starts; a reader takes every field as optional (older or hand-edited files). */
+export interface RunFile {
+  name?: string;
+  preset?: string;
+  created?: string;
+  /** The training engine that created the run (absent in runs written before there was a choice: TF.js). */
+  engine?: string;
+  backend?: string;
+  dataset?: string;
+  classNames?: string[];
+  /** Images in the data set (absent for the endless built-in shapes and runs from before it was recorded). */
+  datasetSize?: number;
+  config?: RunConfig;
+}

@@ -3,10 +3,29 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from './atomic';
+import type { RunFile } from './runConfig';
 
 export const RUN_FILE = 'run.json';
 export const METRICS_FILE = 'metrics.jsonl';
 export const SAMPLES_INDEX = 'index.jsonl';
+
+/** One line of samples/index.jsonl (written by training and by sampling). */
+export interface SampleIndexLine {
+  step?: number;
+  file: string;
+  checkpoint?: string;
+  seed?: number;
+  n?: number;
+  steps?: number;
+  method?: string;
+  cfg?: number;
+  interval?: [number, number];
+  weights?: string;
+  /** The network runtime that sampled a preview grid during training. */
+  engine?: string;
+  labels?: number[];
+  time?: string;
+}
 
 export interface RunPaths {
   dir: string;
@@ -56,7 +75,7 @@ export function writeJson(file: string, value: unknown): void {
 }
 
 /** Appends one JSON object as a line (the line is written with a single write call). */
-export function appendJsonLine(file: string, value: unknown): void {
+export function appendJsonLine<T = unknown>(file: string, value: T): void {
   fs.appendFileSync(file, JSON.stringify(value) + '\n');
 }
 
@@ -78,7 +97,8 @@ export function readJsonLines<T = unknown>(file: string): T[] {
 export interface RunSummary {
   dir: string;
   name: string;
-  run: Record<string, unknown> | undefined;
+  /** run.json, as far as it parses (any field may be missing). */
+  run: RunFile | undefined;
   checkpoints: { file: string; step: number }[];
   samples: { file: string; step: number }[];
 }
@@ -111,7 +131,7 @@ export function discoverRuns(root: string): RunSummary[] {
     const dir = path.join(root, name);
     const p = runPaths(dir);
     if (!fs.existsSync(p.runFile)) continue;
-    let run: Record<string, unknown> | undefined;
+    let run: RunFile | undefined;
     try {
       run = JSON.parse(fs.readFileSync(p.runFile, 'utf8'));
     } catch {

@@ -19,9 +19,9 @@ import { precisionRecall } from './precisionRecall';
 import { RealImages, realImages } from './realImages';
 import { SampleSettings, sampleAll } from './sampleSet';
 import { SeamEnergy, seamEnergy, seamScore } from './seam';
-import type { QualityScores } from './record';
+import type { QualityScores } from '../wire/qualityScores';
 
-export type { QualityScores } from './record';
+export type { QualityScores } from '../wire/qualityScores';
 
 /** The sampler settings of an evaluation and how many images it compares. */
 export interface QualitySettings extends SampleSettings {

@@ -5,7 +5,7 @@ import { DEFAULT_GRID, GuidanceInterval } from '../analysis/grid';
 import { SamplingRuntimeChoice, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import type { WeightsChoice } from '../wire/samplingNames';
 import { EvaluatorOptions, evaluatorForCheckpoint } from './evaluate';
-import type { QualityScores } from './record';
+import type { CellScore, GridScores } from '../wire/qualityScores';
 import type { DataSpec } from '../io/runConfig';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,29 +24,6 @@ export interface GridScoreOptions extends SamplingRuntimeChoice, Partial<Omit<Ev
   steps?: number;
   seed?: number;
   data?: DataSpec;
-}
-
-export interface CellScore extends Omit<QualityScores, 'fdFloor' | 'realAccuracy' | 'realPrecision' | 'realRecall' | 'realSeam' | 'n'> {
-  weights: WeightsChoice;
-  cfgScale: number;
-  intervalMin: number;
-  intervalMax: number;
-}
-
-export interface GridScores {
-  checkpoint: string;
-  step?: number;
-  /** Samples per cell (and real images on each side). */
-  n: number;
-  steps: number;
-  seed: number;
-  /** The floors, the same for every cell: real set B against real set A. */
-  real: Pick<QualityScores, 'fdFloor' | 'realAccuracy' | 'realPrecision' | 'realRecall' | 'realSeam'>;
-  cells: CellScore[];
-  /** Index in `cells` of the lowest Fréchet distance. */
-  best: number;
-  featureNet: { key: string; heldOutAccuracy: number };
-  seconds: number;
 }
 
 export async function scoreGrid(checkpoint: string, o: GridScoreOptions, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<GridScores> {
@@ -92,7 +69,7 @@ export function saveGridScores(scores: GridScores): string | undefined {
   const runDir = path.dirname(path.dirname(path.resolve(scores.checkpoint)));
   if (!fs.existsSync(runPaths(runDir).runFile)) return undefined;
   const file = path.join(runPaths(runDir).samples, GRID_SCORES_FILE);
-  appendJsonLine(file, { ...scores, time: new Date().toISOString() });
+  appendJsonLine<GridScores & { time: string }>(file, { ...scores, time: new Date().toISOString() });
   return file;
 }
 

@@ -7,7 +7,8 @@ import { DEFAULT_QUALITY, QualityConfig, RunConfig } from '../io/runConfig';
 import type { OfficialTensor } from '../jit/params';
 import { openWeightsDenoiser } from '../sampling/checkpointModel';
 import { QualityEvaluator } from './evaluate';
-import type { QualityRecord, QualityScores, TrainingPoint } from './record';
+import type { QualityRecord, TrainingPoint } from './record';
+import type { QualityScores } from '../wire/qualityScores';
 
 export { isQualityRecord } from './record';
 export type { QualityRecord } from './record';

@@ -1,5 +1,6 @@
 // The quality record of metrics.jsonl, without dependencies: the extension host reads it without loading the
 // engine's tensor libraries.
+import type { CellScore, GridScores, QualityScores } from '../wire/qualityScores';
 
 /** Where in training the weights were taken: the x axes of the dashboard. */
 export interface TrainingPoint {
@@ -7,27 +8,6 @@ export interface TrainingPoint {
   /** Training seconds so far (wall clock of the training steps). */
   seconds: number;
   imagesSeen: number;
-}
-
-/** Every metric of one set of samples, with the same metric of real set B beside it (see evaluate.ts). */
-export interface QualityScores {
-  /** Images compared on each side (the request, or fewer when the data set has fewer than 2n images). */
-  n: number;
-  /** Fréchet distance of the samples' features to real set A. */
-  fd: number;
-  /** The same for real set B: the floor. */
-  fdFloor: number;
-  /** Share of samples the feature network assigns to the class they were sampled for; null without classes. */
-  classAccuracy: number | null;
-  /** The feature network's accuracy on set B. */
-  realAccuracy: number | null;
-  precision: number;
-  recall: number;
-  realPrecision: number;
-  realRecall: number;
-  /** Seam energy ratio of the samples over set A's (1 = none); null where undefined (one patch, flat images). */
-  seam: number | null;
-  realSeam: number | null;
 }
 
 /** A quality record in metrics.jsonl: it has `fd` where step records have `loss`. */
@@ -51,14 +31,10 @@ export const GRID_SCORE_N = { quick: 64, sweep: 512 } as const;
 export const GRID_SCORES_FILE = 'grid-scores.jsonl';
 
 /** A line of grid-scores.jsonl as far as the views read it (src/quality/gridScores.ts writes the whole GridScores). */
-export interface GridScoresLine {
-  step?: number;
-  n: number;
-  real: { fdFloor: number; realAccuracy: number | null };
-  cells: { weights: string; cfgScale: number; intervalMin: number; intervalMax: number; fd: number; classAccuracy: number | null }[];
-  /** Index in `cells` of the lowest Fréchet distance. */
-  best: number;
-}
+export type GridScoresLine = Pick<GridScores, 'step' | 'n' | 'best'> & {
+  real: Pick<GridScores['real'], 'fdFloor' | 'realAccuracy'>;
+  cells: Pick<CellScore, 'weights' | 'cfgScale' | 'intervalMin' | 'intervalMax' | 'fd' | 'classAccuracy'>[];
+};
 
 export function isGridScoresLine(x: unknown): x is GridScoresLine {
   const g = x as GridScoresLine;

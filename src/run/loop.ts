@@ -8,11 +8,11 @@ import * as path from 'path';
 import { DEFAULT_PRESET, getPreset } from '../jit/config';
 import { loadCheckpoint, runModelConfig, saveCheckpoint } from '../io/checkpoint';
 import { writeImageGrid } from '../io/png';
-import { RunPaths, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
+import { RunPaths, SampleIndexLine, appendJsonLine, createRunDir, runPaths, writeJson } from '../io/runs';
 import { RunEventLog } from '../io/tensorboard/runLog';
 import { loadDataset } from '../train/data/load';
 import type { Dataset } from '../train/data/dataset';
-import { RunConfig, RunOverrides, resolveRunConfig } from '../io/runConfig';
+import { RunConfig, RunFile, RunOverrides, resolveRunConfig } from '../io/runConfig';
 import { StepMetrics, TrainerDenoiser, TrainingDiverged } from '../train/trainer';
 import { Trainer, createTrainer } from '../train/runtimeChoice';
 import { RuntimeSetting } from '../runtime/networkRuntime';
@@ -114,10 +114,11 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
   }
   if (!req.resumeFrom) {
-    writeJson(paths.runFile, {
+    const runFile: RunFile = {
       name: path.basename(paths.dir), preset: cfg.preset, created: new Date().toISOString(), engine: trainer.describe(), backend,
       dataset: dataset.describe(), datasetSize: Number.isFinite(dataset.size) ? dataset.size : undefined, classNames: dataset.classNames, config: cfg,
-    });
+    };
+    writeJson(paths.runFile, runFile);
   }
   emit({ type: 'started', runDir: paths.dir, config: cfg, dataset: dataset.describe(), resumedFrom: req.resumeFrom, step: trainer.step, workers, engine: trainer.describe() });
   const events = RunEventLog.open(paths.dir); // TensorBoard's view of metrics.jsonl and the preview grids
@@ -160,7 +161,7 @@ export async function runTraining(req: TrainRequest, ctl: TrainControl = {}): Pr
     }
     const file = path.join(paths.samples, `step-${trainer.step}.png`);
     await writeImageGrid(file, images, p.n, cfg.model.inputSize, { scale: cfg.model.inputSize < 64 ? 2 : 1 });
-    appendJsonLine(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
+    appendJsonLine<SampleIndexLine>(paths.samplesIndex, { step: trainer.step, file: path.basename(file), seed: cfg.seed, n: p.n, steps: p.steps, method: p.method, cfg: p.cfgScale, weights: p.weights,
       engine: net.engine, time: new Date().toISOString() });
     events.grid(trainer.step, file);
     emit({ type: 'samples', step: trainer.step, file });

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { encodePng, toRgbBytes, writeImageGrid } from '../io/png';
 import { isRunFolder, runDirOfCheckpoint } from '../io/officialOutput';
-import { appendJsonLine, runPaths, writeJson } from '../io/runs';
+import { SampleIndexLine, appendJsonLine, runPaths, writeJson } from '../io/runs';
 import { Rng } from '../jit/random';
 import { StepObserver, initialNoise, sample } from '../jit/sampler';
 import { SamplingMethod } from '../wire/samplingNames';
@@ -70,7 +70,7 @@ export async function sampleFromCheckpoint(req: SampleRequest, onProgress?: (eva
     const seconds = (performance.now() - started) / 1000;
     const runDir = runDirOfCheckpoint(req.checkpoint);
     if (!req.out && isRunFolder(runDir)) {
-      appendJsonLine(runPaths(runDir).samplesIndex, { step, file: path.basename(file), checkpoint: path.basename(req.checkpoint), seed: req.seed, n: req.n,
+      appendJsonLine<SampleIndexLine>(runPaths(runDir).samplesIndex, { step, file: path.basename(file), checkpoint: path.basename(req.checkpoint), seed: req.seed, n: req.n,
         steps: req.steps, method: req.method, cfg: req.cfgScale, interval: [req.intervalMin, req.intervalMax], weights: req.weights, labels: [...labels], time: new Date().toISOString() });
     }
     return { file, n: req.n, steps: req.steps, method: req.method, cfgScale: req.cfgScale, weights: req.weights, labels: [...labels], seconds, images, imageSize: S, engine: engine.report };

@@ -4,6 +4,7 @@
 
 import type { BottleneckView, GridParams, GridView, MethodComparison, TrajectoryView } from './explorerResults';
 import type { TensorPack } from './tensorPack';
+import type { CellScore, GridScores } from './qualityScores';
 
 export type TrajectoryData = Pick<TrajectoryView, 'imageSize' | 'steps' | 'pcaExplained'> & {
   title: string;
@@ -70,15 +71,13 @@ export type GridData = Pick<GridView, 'imageSize' | 'engine' | 'seconds'> & {
 export type GridCellAt = { interval: number; row: number; column: number };
 
 /** Sample-quality scores of the grid's cells (each on its own n samples), the floor and the best cell. */
-export interface GridScoresView {
-  n: number;
+export type GridScoresView = Pick<GridScores, 'n' | 'seconds'> & {
   /** The Fréchet distance of real images to real images with the same n. */
-  floor: number;
-  realAccuracy: number | null;
-  seconds: number;
-  cells: (GridCellAt & { fd: number; classAccuracy: number | null; seam: number | null })[];
+  floor: GridScores['real']['fdFloor'];
+  realAccuracy: GridScores['real']['realAccuracy'];
+  cells: (GridCellAt & Pick<CellScore, 'fd' | 'classAccuracy' | 'seam'>)[];
   best: GridCellAt;
-}
+};
 
 export type ToGrid = { type: 'grid'; data: GridData } | { type: 'busy'; message: string } | { type: 'error'; message: string }
   | { type: 'scores'; scores: GridScoresView } | { type: 'scoring'; message: string };

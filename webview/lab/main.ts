@@ -4,7 +4,7 @@
 // sampling trajectories, and the distance of each cell. Every number comes from the engine.
 import './style.css';
 import { clear, cssVar, el, onThemeChange } from '../shared/dom';
-import { FromLab, LAB_DATA, LabData, LabProgressView, LabRequest, LabResultView, LabState, LabTarget, ToLab } from '../../src/wire/labMessages';
+import { FromLab, LAB_DATA, LabData, LabProgress, LabRequest, LabResultView, LabState, LabTarget, ToLab } from '../../src/wire/labMessages';
 import { packView } from '../../src/wire/tensorPack';
 import { viewApi } from '../shared/vscodeApi';
 
@@ -189,7 +189,7 @@ function renderGrid(): void {
   }
 }
 
-function describe(p: LabProgressView): string {
+function describe(p: LabProgress): string {
   const where = `cell ${p.cell + 1} of ${p.cells} (D = ${p.dim}, ${p.target}-prediction)`;
   if (p.type === 'train') return `Training ${where}: step ${p.step} of ${p.steps}, loss ${p.loss.toPrecision(3)}`;
   if (p.type === 'sampling') return `Sampling ${where}`;
