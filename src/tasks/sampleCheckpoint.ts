@@ -9,21 +9,12 @@ import { SampleIndexLine, appendJsonLine, runPaths, writeJson } from '../io/runs
 import { Rng } from '../jit/random';
 import { StepObserver, initialNoise, sample } from '../jit/sampler';
 import { SamplingMethod } from '../wire/samplingNames';
-import type { WeightsChoice } from '../wire/samplingNames';
+import type { SamplingSettings, WeightsChoice } from '../wire/samplingNames';
 import { SamplingRuntimeChoice, RuntimeReport, loadCheckpointWeights, openDenoiser } from '../sampling/checkpointModel';
 import { balancedLabels, sampleInChunks } from '../quality/sampleSet';
 
 
-export interface SampleRequest extends SamplingRuntimeChoice {
-  checkpoint: string;
-  n: number;
-  steps: number;
-  method: SamplingMethod;
-  cfgScale: number;
-  intervalMin: number;
-  intervalMax: number;
-  seed: number;
-  weights: WeightsChoice;
+export interface SampleRequest extends SamplingRuntimeChoice, SamplingSettings {
   classes?: number[];
   out?: string;
 }

@@ -1,6 +1,6 @@
 // The results of the exploration views' engine methods (trajectory viewer, Euler vs Heun, bottleneck latent
 // viewer, CFG x EMA grid). Images cross as uint8 HWC RGB and points as float32 inside one TensorPack each.
-import type { SamplingMethod, WeightsChoice } from './samplingNames';
+import type { SamplingMethod, SamplingSettings, WeightsChoice } from './samplingNames';
 import type { TensorPack } from './tensorPack';
 
 /** One sampling step of the recorded images. */
@@ -17,17 +17,8 @@ export interface StepSummary {
 }
 
 /** What produced the trajectory: enough to sample the same images again. */
-export interface TrajectorySettings {
-  checkpoint: string;
+export interface TrajectorySettings extends SamplingSettings {
   step?: number;
-  seed: number;
-  n: number;
-  steps: number;
-  method: SamplingMethod;
-  cfgScale: number;
-  intervalMin: number;
-  intervalMax: number;
-  weights: WeightsChoice;
   /** [n] the class of every image of the grid. */
   labels: number[];
 }
