@@ -14,26 +14,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Frame, Page } from 'playwright-core';
-import {
-  CodeServer,
-  SCREENSHOT_DIR,
-  defaultCodeServerBin,
-  findFrame,
-  installExtension,
-  listProcesses,
-  notifications,
-  openWorkbench,
-  processCommandLine,
-  closePalette,
-  paletteRows,
-  reloadWindow,
-  runCommand,
-  runFromPalette,
-  screenshot,
-  startCodeServer,
-  waitForNotification,
-} from './harness';
-import { E2E_COMMANDS, JIT_COMMANDS, RUNS_VIEW, VSIX, cleanScreenshot, packageExtension, quickInput, requireCodeServer, setColorTheme, until } from './setupExtension';
+import { CodeServer, SCREENSHOT_DIR, defaultCodeServerBin, findFrame, installExtension, listProcesses, openWorkbench, processCommandLine, closePalette, paletteRows, reloadWindow, runCommand, runFromPalette, screenshot, startCodeServer, waitForNotification } from './harness';
+import { E2E_COMMANDS, JIT_COMMANDS, RUNS_VIEW, VSIX, cleanScreenshot, packageExtension, quickInput, requireCodeServer, setColorTheme, until, recordFailure } from './setupExtension';
 
 // Previews and periodic checkpoints are slow on two cores; stopping still writes a checkpoint.
 const SETTINGS = { 'jit.sampleEvery': 100000, 'jit.checkpointEvery': 100000 };
@@ -80,10 +62,7 @@ describe('JiT Explorer in a real VS Code', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
-      await screenshot(page, `extension-failed-${this.currentTest.title}`).catch(() => undefined);
-      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
-    }
+    await recordFailure(this, page, 'extension');
   });
 
   after(async function () {

@@ -12,8 +12,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until, RUNS_VIEW } from './setupExtension';
+import { defaultCodeServerBin, findFrame, runCommand } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, trainTinyRun, until, RUNS_VIEW, recordFailure } from './setupExtension';
 import { logOfficialEpochs, makeOfficialRun } from '../unit/officialFixture';
 
 const RUN = 'b16-cluster-run';
@@ -41,10 +41,7 @@ describe('Official runs in a real VS Code', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
-      await screenshot(page, `official-failed-${this.currentTest.title}`).catch(() => undefined);
-      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
-    }
+    await recordFailure(this, page, 'official');
   });
 
   after(async function () {

@@ -12,8 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { spawnSync } from 'child_process';
-import { REPO_ROOT, defaultCodeServerBin, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, requireCodeServer, setColorTheme, until, RUNS_VIEW } from './setupExtension';
+import { REPO_ROOT, defaultCodeServerBin, findFrame, runCommand } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, requireCodeServer, setColorTheme, until, RUNS_VIEW, recordFailure } from './setupExtension';
 import { sharedFeaturesDir, useWasm } from '../unit/helpers';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
@@ -46,10 +46,7 @@ describe('Sample quality in a real VS Code', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
-      await screenshot(page, `quality-failed-${this.currentTest.title}`).catch(() => undefined);
-      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
-    }
+    await recordFailure(this, page, 'quality');
   });
 
   after(async function () {

@@ -12,8 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { defaultCodeServerBin, expectEffect, findFrame, notifications, runCommand, screenshot } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, setColorTheme, until, requireCodeServer, trainTinyRun } from './setupExtension';
+import { defaultCodeServerBin, expectEffect, findFrame, notifications, runCommand } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, setColorTheme, until, requireCodeServer, trainTinyRun, recordFailure } from './setupExtension';
 
 const THEMES: [string, string][] = [['Dark Modern', 'dark'], ['Light Modern', 'light'], ['Dark High Contrast', 'high-contrast']];
 const SAMPLE_STEPS = 5;
@@ -44,10 +44,7 @@ describe('Exploration views in a real VS Code', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
-      await screenshot(page, `views-failed-${this.currentTest.title}`).catch(() => undefined);
-      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
-    }
+    await recordFailure(this, page, 'views');
   });
 
   after(async function () {

@@ -8,8 +8,8 @@
  */
 import * as assert from 'assert';
 import type { Frame, Page } from 'playwright-core';
-import { defaultCodeServerBin, findFrame, notifications, runCommand, screenshot, waitForNotification } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, until } from './setupExtension';
+import { defaultCodeServerBin, findFrame, runCommand, waitForNotification } from './harness';
+import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, until, recordFailure } from './setupExtension';
 
 const WALKTHROUGH = 'Get Started with JiT Explorer';
 const STEPS = ['train', 'dashboard', 'sample', 'trajectory', 'inspect'] as const;
@@ -30,10 +30,7 @@ describe('The Get Started walkthrough in a real VS Code', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page && !page.isClosed()) {
-      await screenshot(page, `walkthrough-failed-${this.currentTest.title}`).catch(() => undefined);
-      console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
-    }
+    await recordFailure(this, page, 'walkthrough');
   });
 
   after(async function () {
