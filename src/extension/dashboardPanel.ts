@@ -33,6 +33,9 @@ const DENSITY_POINTS = 100;
 /** How often an official run's event files are read for new points (they may be on a synced or mounted folder). */
 const FOLLOW_MS = 2000;
 
+/** Whether `file` is `folder` or lies under it. */
+const isInside = (file: string, folder: string) => !path.relative(folder, file).startsWith('..') && !path.isAbsolute(path.relative(folder, file));
+
 export class DashboardPanel implements vscode.Disposable {
   static readonly viewType = 'jit.dashboard';
   private static current: DashboardPanel | undefined;
@@ -69,9 +72,13 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private static options(deps: DashboardDeps, runDir: string): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    // Only the page's own bundle and this run's sample grids.
-    const roots = [webviewDist(deps.extensionUri)];
-    if (runDir) roots.push(vscode.Uri.file(runPaths(runDir).samples));
+    // Only the page's own bundle and the folders the runs' sample grids live in. The runs folders rather than
+    // this run's samples folder, so that switching runs changes only the page, not the options: each of the two
+    // makes the webview load its page again.
+    const folders = [deps.location.current(), ...deps.location.extraFolders()].filter((f): f is string => !!f);
+    const samples = runDir ? runPaths(runDir).samples : undefined;
+    if (samples && !folders.some((f) => isInside(samples, f))) folders.push(samples);
+    const roots = [webviewDist(deps.extensionUri), ...folders.map((f) => vscode.Uri.file(f))];
     return { enableScripts: true, enableForms: false, localResourceRoots: roots, retainContextWhenHidden: false };
   }
 
@@ -116,7 +123,9 @@ export class DashboardPanel implements vscode.Disposable {
   private switchTo(runDir: string): void {
     if (runDir === this.runDir) return;
     this.runDir = runDir;
-    this.panel.webview.options = DashboardPanel.options(this.deps, runDir);
+    const options = DashboardPanel.options(this.deps, runDir);
+    const roots = (o: vscode.WebviewOptions) => (o.localResourceRoots ?? []).map((u) => u.toString()).join('\n');
+    if (roots(options) !== roots(this.panel.webview.options)) this.panel.webview.options = options;
     this.render();
   }
 

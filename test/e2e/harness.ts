@@ -9,6 +9,7 @@
  *   screenshots.ts  screenshots, and steps that leave one when they fail
  * This file re-exports them for the suites.
  */
+export * from './browserLog';
 export * from './codeServer';
 export * from './commandKeys';
 export * from './palette';

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, Effect, REPO_ROOT, codeServerInstalled, expectEffect, installExtension, notifications, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
+import { CodeServer, Effect, REPO_ROOT, browserLog, codeServerInstalled, expectEffect, installExtension, notifications, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
 
 export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
 
@@ -166,9 +166,11 @@ export async function cleanScreenshot(page: Page, name: string): Promise<void> {
   }
 }
 
-/** In an afterEach: after a failed test, a screenshot named after it and the notifications showing then, in the log. */
+/** In an afterEach: after a failed test, a screenshot named after it, the notifications showing then and the browser's last log lines, in the log. */
 export async function recordFailure(ctx: Mocha.Context, page: Page | undefined, suite: string): Promise<void> {
   if (ctx.currentTest?.state !== 'failed' || !page || page.isClosed()) return;
   await screenshot(page, `${suite}-failed-${ctx.currentTest.title}`).catch(() => undefined);
   console.log(`    notifications then: ${JSON.stringify(await notifications(page).catch(() => []))}`);
+  const log = browserLog(page);
+  if (log.length) console.log(`    the browser's last ${log.length} log lines:\n${log.map((l) => `      ${l}`).join('\n')}`);
 }

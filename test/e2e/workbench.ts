@@ -3,6 +3,7 @@
  * a webview's frame, reading notification toasts.
  */
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+import { keepBrowserLog } from './browserLog';
 import { step } from './screenshots';
 import { DEFAULT_TIMEOUT_MS, sleep } from './wait';
 
@@ -53,6 +54,7 @@ export async function openWorkbench(url: string, folder: string, opts: OpenWorkb
   try {
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1440, height: 900 } });
     page = await context.newPage();
+    keepBrowserLog(page);
     const target = workbenchUrl(url, folder);
     const timeout = opts.timeoutMs ?? 120_000;
     await step(page, `loading ${target}`, () => page!.goto(target, { waitUntil: 'domcontentloaded', timeout }));
