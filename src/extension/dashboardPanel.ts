@@ -75,7 +75,7 @@ export class DashboardPanel implements vscode.Disposable {
     // Only the page's own bundle and the folders the runs' sample grids live in. The runs folders rather than
     // this run's samples folder, so that switching runs changes only the page, not the options: each of the two
     // makes the webview load its page again.
-    const folders = [deps.location.current(), ...deps.location.extraFolders()].filter((f): f is string => !!f);
+    const folders = deps.location.folders();
     const samples = runDir ? runPaths(runDir).samples : undefined;
     if (samples && !folders.some((f) => isInside(samples, f))) folders.push(samples);
     const roots = [webviewDist(deps.extensionUri), ...folders.map((f) => vscode.Uri.file(f))];

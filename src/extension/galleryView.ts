@@ -71,8 +71,7 @@ export class GalleryViewProvider implements vscode.WebviewViewProvider, vscode.D
   private configure(): void {
     this.watcher.ensure();
     if (!this.view) return;
-    const root = this.location.current();
-    this.view.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: [webviewDist(this.extensionUri), ...[...(root ? [root] : []), ...this.location.extraFolders()].map((f) => vscode.Uri.file(f))] };
+    this.view.webview.options = { enableScripts: true, enableForms: false, localResourceRoots: [webviewDist(this.extensionUri), ...this.location.folders().map((f) => vscode.Uri.file(f))] };
     this.view.webview.html = webviewHtml(this.view.webview, this.extensionUri, 'gallery', 'JiT Sample Gallery');
   }
 

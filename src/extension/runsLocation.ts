@@ -49,6 +49,12 @@ export class RunsLocation implements vscode.Disposable {
     return readSettings().extraRunFolders.map(expandHome).map((f) => (path.isAbsolute(f) ? f : local ? path.join(local, f) : undefined)).filter((f): f is string => f !== undefined);
   }
 
+  /** Every folder runs are read from: the runs folder (when known) and those of jit.extraRunFolders. */
+  folders(): string[] {
+    const root = this.current();
+    return [...(root ? [root] : []), ...this.extraFolders()];
+  }
+
   /** The runs folder for a new run: with no folder open, asks once where runs go and says so. */
   async forNewRun(): Promise<string | undefined> {
     const known = this.current();

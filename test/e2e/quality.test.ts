@@ -65,7 +65,7 @@ describe('Sample quality in a real VS Code', function () {
     const frame = await findFrame(page, '#quality-card #fd-chart canvas', 120_000);
     await until('both evaluations in the FD chart', async () => ((await frame.locator('#fd-chart').getAttribute('data-points')) === '2' ? true : undefined), 60_000);
     // The latest preview grid is read from the run's folder, which the webview may load from.
-    await until('the latest preview grid drawn in the dashboard', async () => ((await frame.locator('#sample-image').evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 0).catch(() => false)) ? true : undefined), 30_000);
+    await until('the latest preview grid drawn in the dashboard', async () => ((await frame.locator('#sample-image').evaluate((el) => { const img = el as unknown as { complete: boolean; naturalWidth: number }; return img.complete && img.naturalWidth > 0; }).catch(() => false)) ? true : undefined), 30_000);
     const summary = await frame.locator('#quality-summary').innerText();
     assert.match(summary, /^Step 2: FD [\d.]+ \(floor [\d.]+\) · class accuracy [\d.]+% · precision [\d.]+ · recall [\d.]+ · seam [\d.—]+ · best FD [\d.]+ at step [12]$/, summary);
     // Drawn, not only labelled: the plot spans the card (a chart that failed half-way leaves a narrow legend behind).
