@@ -102,14 +102,25 @@ function effectName(e: Effect): string {
 
 const textMatches = (t: string, want: string | RegExp): boolean => (typeof want === 'string' ? t.includes(want) : want.test(t));
 
+/** The quick input showing now (its title and placeholder), or undefined when none is open. */
+export async function shownQuickInput(page: Page): Promise<{ title: string; placeholder: string } | undefined> {
+  const widget = page.locator('.quick-input-widget');
+  if (!(await widget.isVisible())) return undefined;
+  const title = await widget.locator('.quick-input-title').innerText({ timeout: 1_000 }).catch(() => '');
+  const placeholder = (await widget.locator('.quick-input-box input').getAttribute('placeholder', { timeout: 1_000 }).catch(() => null)) ?? '';
+  return { title, placeholder };
+}
+
+export function describeQuickInput(q: { title: string; placeholder: string } | undefined): string {
+  return q ? `quick input titled ${JSON.stringify(q.title)}, placeholder ${JSON.stringify(q.placeholder)}` : 'no quick input open';
+}
+
 /** Whether the effect shows now, and what shows instead (for the failure message). */
 async function effectShows(page: Page, e: Effect): Promise<{ ok: boolean; seen: string }> {
   if ('quickInput' in e) {
-    const widget = page.locator('.quick-input-widget');
-    if (!(await widget.isVisible())) return { ok: false, seen: 'no quick input open' };
-    const title = await widget.locator('.quick-input-title').innerText({ timeout: 1_000 }).catch(() => '');
-    const placeholder = (await widget.locator('.quick-input-box input').getAttribute('placeholder', { timeout: 1_000 }).catch(() => null)) ?? '';
-    return { ok: title.includes(e.quickInput) || placeholder.includes(e.quickInput), seen: `quick input titled ${JSON.stringify(title)}, placeholder ${JSON.stringify(placeholder)}` };
+    const shown = await shownQuickInput(page);
+    if (!shown) return { ok: false, seen: 'no quick input open' };
+    return { ok: shown.title.includes(e.quickInput) || shown.placeholder.includes(e.quickInput), seen: describeQuickInput(shown) };
   }
   if ('tab' in e) {
     const tabs = await page.locator('.tabs-container .tab').evaluateAll((els) => els.map((el) => el.getAttribute('aria-label') ?? el.textContent ?? ''));

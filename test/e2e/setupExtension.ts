@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
-import { CodeServer, Effect, REPO_ROOT, browserLog, codeServerInstalled, expectEffect, installExtension, notifications, openWorkbench, runCommand, screenshot, sleep, startCodeServer } from './harness';
+import { CodeServer, Effect, REPO_ROOT, browserLog, codeServerInstalled, describeQuickInput, expectEffect, installExtension, notifications, openWorkbench, runCommand, screenshot, shownQuickInput, sleep, startCodeServer } from './harness';
 
 export const VSIX = path.join(REPO_ROOT, 'jit-explorer-linux-x64.vsix');
 
@@ -132,19 +132,55 @@ export async function setColorTheme(page: Page, label: string): Promise<void> {
 }
 
 /**
- * Answers the quick input whose title (or placeholder) contains `what`: types `text` (when given) and presses Enter.
- * Fails at once (30 s) when no such quick input shows: the step before it had no effect.
+ * Answers the quick input whose title (or placeholder) contains `what`: types `text` (when given), waits until it
+ * can take Enter, presses Enter and checks that Enter did something. Each of the three fails at once, naming the
+ * step that had no effect, instead of a later step timing out.
  */
 export async function quickInput(page: Page, text: string | undefined, what: string): Promise<void> {
   await expectEffect(page, `the step before the quick input "${what}"`, { quickInput: what }, 30_000);
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  if (text !== undefined) {
-    await input.fill(text);
-    await sleep(300); // let the list filter
+  const widget = page.locator('.quick-input-widget');
+  const input = widget.locator('.quick-input-box input');
+  if (text !== undefined) await input.fill(text);
+  // The extension host sends a quick pick's title and its items in two messages: until the items are there no row
+  // is active, and an Enter picks nothing and is lost (the quick pick stays open, the command waits forever). With
+  // text typed, the active row must be one the filter kept, not the first row of before.
+  const acceptsEnter = async (p: Page) => (await p.evaluate(`(${ACCEPTS_ENTER})(${JSON.stringify(text ?? '')})`)) as boolean;
+  if (!(await acceptsEnter(page))) {
+    const start = Date.now();
+    await expectEffect(page, `the quick input "${what}"${text === undefined ? '' : ` with ${JSON.stringify(text)} typed`}`, {
+      what: text === undefined ? 'an input box, or a quick pick with its rows' : `an input box, or a quick pick whose active row has ${JSON.stringify(text)}`,
+      probe: acceptsEnter,
+    }, 30_000);
+    console.log(`    (the quick input "${what}" had no row to pick yet; it had one ${Date.now() - start} ms later)`);
   }
+  const before = describeQuickInput(await shownQuickInput(page));
+  await page.evaluate(WATCH_ENTER);
   await input.press('Enter');
-  await sleep(300);
+  await expectEffect(page, `Enter in the quick input "${what}"`, {
+    what: `it closing or the next one showing instead of the ${before}`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before,
+  }, 30_000).catch(async (e: Error) => {
+    throw new Error(`${e.message}; the Enter key went to ${String(await page.evaluate('window.__jitEnter').catch(() => '(the page did not answer)'))}`);
+  });
 }
+
+// A function's source, evaluated in the page (this project's TypeScript has no DOM types). An input box hides the
+// list; a quick pick marks its active row "focused".
+const ACCEPTS_ENTER = `(typed) => {
+  const list = document.querySelector('.quick-input-widget .quick-input-list');
+  if (!list || getComputedStyle(list).display === 'none') return true;
+  const active = list.querySelector('.monaco-list-row.focused');
+  if (active !== null) return active.textContent.toLowerCase().includes(typed.toLowerCase());
+  // A save dialog has no active row: Enter takes the path in its input.
+  return typed === '' && document.querySelector('.quick-input-widget .quick-input-box input').value !== '';
+}`;
+
+// Where the next Enter key goes (for the failure message): another element that took the focus gets it instead of
+// the quick input. A function's source, evaluated in the page.
+const WATCH_ENTER = `(() => {
+  const d = (el) => (el ? el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).join('.') : '') : 'nothing');
+  window.__jitEnter = 'no element of the workbench (a webview had the keyboard)';
+  window.addEventListener('keydown', (e) => { if (e.key === 'Enter') window.__jitEnter = d(e.target); }, { capture: true, once: true });
+})()`;
 
 const DO_NOT_DISTURB = '[id="status.notifications"] .codicon-bell-slash, [id="status.notifications"] .codicon-bell-slash-dot';
 

@@ -49,6 +49,17 @@ describe('The Get Started walkthrough in a real VS Code', function () {
     await widget.locator('.quick-input-box input').fill(WALKTHROUGH);
     await widget.locator('.quick-input-box input').press('Enter');
     await step('train').waitFor({ state: 'visible', timeout: 60_000 });
+    await settle();
+  }
+
+  /**
+   * Waits out the walkthrough's late focus: a step it selects (opened, or clicked) takes the keyboard 250 ms later
+   * (VS Code's slide transition), away from a quick pick its button opened meanwhile, so the Enter meant for that
+   * quick pick reached the step instead. A timer the page starts after that one fires after it, on a loaded machine
+   * too: no wall-clock guess.
+   */
+  async function settle(): Promise<void> {
+    await page.evaluate('new Promise((resolve) => setTimeout(resolve, 500))');
   }
 
   /** The steps whose checkbox is ticked, after waiting up to `waitMs` for `expected` (the page re-renders on context changes). */
@@ -71,6 +82,7 @@ describe('The Get Started walkthrough in a real VS Code', function () {
   /** Expands a step and presses the button of its description. */
   async function pressStepButton(id: Step, label: string): Promise<void> {
     await step(id).click();
+    await settle();
     await page.locator('.getting-started-step.expanded').getByRole('button', { name: label, exact: true }).click();
   }
 
