@@ -10,6 +10,7 @@ import { pickCheckpoint, pickCheckpointFile } from './checkpointPicker';
 import { EngineClient } from './engineClient';
 import { TensorInspectorProvider } from './inspectorEditor';
 import { LabPanel } from './labPanel';
+import { QuickFlow, askInTurn } from './quickFlow';
 import { RunsLocation } from './runsLocation';
 import { ensureTrusted } from './trust';
 
@@ -55,8 +56,8 @@ async function runConfigOf(file: string): Promise<RunConfig | undefined> {
 }
 
 /** A checkpoint of the workspace, or any file through "Browse…". */
-async function pickCheckpointUri(location: RunsLocation, title: string): Promise<vscode.Uri | undefined> {
-  const file = await pickCheckpoint(title, { root: location.current(), browse: true });
+async function pickCheckpointUri(flow: QuickFlow, location: RunsLocation, title: string): Promise<vscode.Uri | undefined> {
+  const file = await pickCheckpoint(flow, title, { root: location.current(), browse: true });
   return file === undefined ? undefined : vscode.Uri.file(file);
 }
 
@@ -82,23 +83,25 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   );
 
   register('jit.inspectCheckpoint', async (arg) => {
-    const uri = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Inspect Checkpoint'));
+    const uri = checkpointArg(arg) ?? (await askInTurn((flow) => pickCheckpointUri(flow, d.location, 'Inspect Checkpoint')));
     if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TensorInspectorProvider.viewType);
   });
 
   register('jit.compareCheckpoints', async (arg) => {
-    const first = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Compare Checkpoints: the reference (W)'));
-    if (!first) return;
-    const second = await pickCheckpointUri(d.location, `Compare Checkpoints: compare ${path.basename(first.fsPath)} with`);
-    if (!second) return;
-    await inspector.openAndCompare(first, second.fsPath);
+    const pair = await askInTurn(async (flow) => {
+      const first = checkpointArg(arg) ?? (await pickCheckpointUri(flow, d.location, 'Compare Checkpoints: the reference (W)'));
+      if (!first) return undefined;
+      const second = await pickCheckpointUri(flow, d.location, `Compare Checkpoints: compare ${path.basename(first.fsPath)} with`);
+      return second && { first, second };
+    });
+    if (pair) await inspector.openAndCompare(pair.first, pair.second.fsPath);
   });
 
   register('jit.importCheckpoint', async (arg) => {
     if (!ensureTrusted('Importing a checkpoint')) return;
     const pth = checkpointArg(arg) ?? (await pickCheckpointFile('Import Official Checkpoint (.pth)'));
     if (!pth) return;
-    const root = await d.location.forNewRun();
+    const root = await askInTurn((flow) => d.location.forNewRun(flow));
     if (!root) return;
     const out = importedRunDir(root, pth.fsPath);
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(pth.fsPath)}…` }, async () => {
@@ -111,14 +114,18 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   });
 
   register('jit.exportForPyTorch', async (arg) => {
-    const ck = checkpointArg(arg) ?? (await pickCheckpointUri(d.location, 'Export for PyTorch'));
-    if (!ck) return;
-    const weights = await vscode.window.showQuickPick([
-      { label: 'ema1', description: 'EMA 0.9999 (what the official code samples with)' },
-      { label: 'ema2', description: 'EMA 0.9996' },
-      { label: 'online', description: 'the weights being trained' },
-    ], { title: 'Export for PyTorch: which weights', ignoreFocusOut: true });
-    if (!weights) return;
+    const asked = await askInTurn(async (flow) => {
+      const file = checkpointArg(arg) ?? (await pickCheckpointUri(flow, d.location, 'Export for PyTorch'));
+      if (!file) return undefined;
+      const pick = await flow.pick([
+        { label: 'ema1', description: 'EMA 0.9999 (what the official code samples with)' },
+        { label: 'ema2', description: 'EMA 0.9996' },
+        { label: 'online', description: 'the weights being trained' },
+      ], { title: 'Export for PyTorch: which weights' });
+      return pick && { file, pick };
+    });
+    if (!asked) return;
+    const { file: ck, pick: weights } = asked;
     const stem = path.basename(ck.fsPath).replace(/\.[^.]+$/, '');
     const target = await vscode.window.showSaveDialog({
       title: 'Export for PyTorch', filters: { safetensors: ['safetensors'] },
@@ -135,19 +142,24 @@ export function registerCheckpointCommands(context: vscode.ExtensionContext, d: 
   register('jit.continueOfficial', async (arg) => {
     const runDir = (arg as { kind?: string; dir?: unknown } | undefined)?.kind === 'run' ? String((arg as { dir: string }).dir) : undefined;
     const latest = runDir ? latestCheckpoint(runDir) : undefined;
-    const ck = (latest ? vscode.Uri.file(latest) : checkpointArg(arg)) ?? (await pickCheckpointUri(d.location, 'JiT: Continue with the Official PyTorch Code — which checkpoint?'));
-    if (!ck) return;
-    const title = `Continue ${path.basename(runDirOfCheckpoint(ck.fsPath))} with the official code`;
-    const folder = await vscode.window.showOpenDialog({ title: `${title}: its output folder (main_jit.py --output_dir)`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Write checkpoint-last.pth Here' });
-    if (!folder?.[0]) return;
-    const whole = (v: string) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'Enter a positive whole number.');
-    const gpus = await vscode.window.showInputBox({ title: `${title}: GPUs per node`, prompt: 'torchrun --nproc_per_node; the batch is split over them and the learning rate kept', value: '8', validateInput: whole, ignoreFocusOut: true });
-    if (!gpus) return;
-    const builtin = (await runConfigOf(ck.fsPath))?.data.kind === 'builtin';
-    const size = builtin ? await vscode.window.showInputBox({
-      title: `${title}: images per epoch`, prompt: 'This run trained on the built-in shapes: how many images does the data set the official code trains on have? (It counts epochs.)', validateInput: whole, ignoreFocusOut: true,
-    }) : '';
-    if (size === undefined) return;
+    const asked = await askInTurn(async (flow) => {
+      const file = (latest ? vscode.Uri.file(latest) : checkpointArg(arg)) ?? (await pickCheckpointUri(flow, d.location, 'JiT: Continue with the Official PyTorch Code — which checkpoint?'));
+      if (!file) return undefined;
+      const title = `Continue ${path.basename(runDirOfCheckpoint(file.fsPath))} with the official code`;
+      flow.close();
+      const dir = await vscode.window.showOpenDialog({ title: `${title}: its output folder (main_jit.py --output_dir)`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Write checkpoint-last.pth Here' });
+      if (!dir?.[0]) return undefined;
+      const whole = (v: string) => (/^[1-9]\d*$/.test(v.trim()) ? undefined : 'Enter a positive whole number.');
+      const gpus = await flow.input({ title: `${title}: GPUs per node`, prompt: 'torchrun --nproc_per_node; the batch is split over them and the learning rate kept', value: '8', validateInput: whole });
+      if (!gpus) return undefined;
+      const builtin = (await runConfigOf(file.fsPath))?.data.kind === 'builtin';
+      const size = builtin ? await flow.input({
+        title: `${title}: images per epoch`, prompt: 'This run trained on the built-in shapes: how many images does the data set the official code trains on have? (It counts epochs.)', validateInput: whole,
+      }) : '';
+      return size === undefined ? undefined : { file, folder: dir, gpus, size };
+    });
+    if (!asked) return;
+    const { file: ck, folder, gpus, size } = asked;
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Writing ${path.join(path.basename(folder[0].fsPath), 'checkpoint-last.pth')}…` }, async () => {
       const { peer } = await d.engine.ensure();
       return peer.request('exportOfficial', { checkpoint: ck.fsPath, outputDir: folder[0].fsPath, gpus: Number(gpus), datasetSize: size ? Number(size) : undefined });

@@ -1,11 +1,10 @@
 // The one quick pick that asks for a checkpoint: those of the runs folder newest first, optionally those of the
-// official runs in other folders, optionally "Browse…" for any file. Every JiT quick input sets ignoreFocusOut:
-// otherwise a webview that takes the focus while it loads (a panel opening, the gallery refreshing) closes it
-// silently, and the command it belongs to never runs.
+// official runs in other folders, optionally "Browse…" for any file.
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { discoverOfficialRuns } from '../io/officialOutput';
 import { discoverRuns } from '../io/runs';
+import type { QuickFlow } from './quickFlow';
 
 const CHECKPOINT_FILTERS = { Checkpoints: ['safetensors', 'pth', 'pt'] };
 
@@ -19,7 +18,7 @@ export interface CheckpointSources {
 }
 
 /** Asks for a checkpoint file; undefined when the user pressed Escape or there is none to pick. */
-export async function pickCheckpoint(title: string, from: CheckpointSources): Promise<string | undefined> {
+export async function pickCheckpoint(flow: QuickFlow, title: string, from: CheckpointSources): Promise<string | undefined> {
   const items: (vscode.QuickPickItem & { file?: string })[] = (from.root ? discoverRuns(from.root) : []).flatMap((r) => r.checkpoints.slice().reverse().map((c) => ({
     label: r.name, description: `step ${c.step}`, detail: String(r.run?.preset ?? ''), file: c.file,
   })));
@@ -32,9 +31,11 @@ export async function pickCheckpoint(title: string, from: CheckpointSources): Pr
   }
   if (from.browse) items.push({ label: '$(folder-opened) Browse…', description: 'a .safetensors or .pth file anywhere' });
   const placeHolder = from.browse ? 'Newest first, or browse for a file' : 'Newest first; press Enter for the latest checkpoint';
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder, ignoreFocusOut: true });
+  const pick = await flow.pick(items, { title, placeHolder });
   if (!pick) return undefined;
-  return pick.file ?? (await pickCheckpointFile(title, from.root))?.fsPath;
+  if (pick.file) return pick.file;
+  flow.close();
+  return (await pickCheckpointFile(title, from.root))?.fsPath;
 }
 
 /** The system's (or VS Code's) open dialog for one checkpoint file, starting `near` a folder. */

@@ -13,6 +13,7 @@ import { GalleryViewProvider } from './galleryView';
 import { NativePackage, findNpm, installNative } from './nativeInstall';
 import { readRunFile } from './runInfo';
 import { pickCheckpoint } from './checkpointPicker';
+import { askInTurn } from './quickFlow';
 import { pickSampleSettings } from './sampleFlow';
 import { RunsNode, RunsTreeProvider } from './runsTree';
 import { readSettings } from './settings';
@@ -61,13 +62,16 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
   register('jit.train', async (config?: vscode.Uri) => {
     if (!ensureTrusted('Training')) return;
     const settings = readSettings();
-    const runsRoot = await location.forNewRun();
-    if (!runsRoot) return;
     // Invoked on a *.jitrun.json (explorer menu, or by a script): train that configuration without asking.
     const fromFile = config instanceof vscode.Uri && config.fsPath.endsWith('.jitrun.json');
-    const plan = fromFile ? await planFromFile(config, settings) : await pickTrainPlan(settings);
-    if (!plan) return;
-    await training.start({ overrides: plan.overrides, runsRoot, runName: plan.runName }, plan.source);
+    const asked = await askInTurn(async (flow) => {
+      const runsRoot = await location.forNewRun(flow);
+      if (!runsRoot) return undefined;
+      const plan = fromFile ? await planFromFile(config, settings) : await pickTrainPlan(flow, settings);
+      return plan && { runsRoot, plan };
+    });
+    if (!asked) return;
+    await training.start({ overrides: asked.plan.overrides, runsRoot: asked.runsRoot, runName: asked.plan.runName }, asked.plan.source);
   });
 
   register('jit.resumeTraining', async (t: Target) => {
@@ -78,19 +82,21 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       void vscode.window.showInformationMessage(`${path.basename(runDir)} has no checkpoint to resume from.`);
       return;
     }
-    checkpoint ??= await pickCheckpoint('JiT: Resume Training — from which checkpoint?', { root: location.current() });
-    if (!checkpoint) return;
-    runDir = path.dirname(path.dirname(checkpoint));
-    const step = Number(CHECKPOINT_RE.exec(path.basename(checkpoint))?.[1] ?? 0);
-    const planned = readRunFile(runDir)?.config?.steps ?? 0;
-    const until = await vscode.window.showInputBox({
-      title: `JiT: Resume ${path.basename(runDir)} from step ${step} — train until step`,
-      value: String(step < planned ? planned : step + Math.max(planned, 1000)),
-      validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) > step ? undefined : `Enter a whole number above ${step}.`),
-      ignoreFocusOut: true,
+    const asked = await askInTurn(async (flow) => {
+      const from = checkpoint ?? await pickCheckpoint(flow, 'JiT: Resume Training — from which checkpoint?', { root: location.current() });
+      if (!from) return undefined;
+      const dir = path.dirname(path.dirname(from));
+      const step = Number(CHECKPOINT_RE.exec(path.basename(from))?.[1] ?? 0);
+      const planned = readRunFile(dir)?.config?.steps ?? 0;
+      const until = await flow.input({
+        title: `JiT: Resume ${path.basename(dir)} from step ${step} — train until step`,
+        value: String(step < planned ? planned : step + Math.max(planned, 1000)),
+        validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) > step ? undefined : `Enter a whole number above ${step}.`),
+      });
+      return until ? { from, dir, step, until: Number(until) } : undefined;
     });
-    if (!until) return;
-    await training.start({ runsRoot: path.dirname(runDir), resumeFrom: checkpoint, untilStep: Number(until) }, `${path.basename(runDir)} from step ${step}`);
+    if (!asked) return;
+    await training.start({ runsRoot: path.dirname(asked.dir), resumeFrom: asked.from, untilStep: asked.until }, `${path.basename(asked.dir)} from step ${asked.step}`);
   });
 
   register('jit.stopTraining', () => {
@@ -122,11 +128,16 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
     // The Sample Gallery's "sample again" passes the whole request of the grid it repeats.
     if (repeat?.checkpoint) checkpoint = repeat.checkpoint;
     if (runDir && !checkpoint) checkpoint = latestCheckpoint(runDir);
-    checkpoint ??= await pickCheckpoint('JiT: Sample Images — from which checkpoint?', { root: location.current(), officialFolders: location.extraFolders() });
-    if (!checkpoint) return;
+    const asked = await askInTurn(async (flow) => {
+      const file = checkpoint ?? await pickCheckpoint(flow, 'JiT: Sample Images — from which checkpoint?', { root: location.current(), officialFolders: location.extraFolders() });
+      if (!file) return undefined;
+      const settings = repeat ?? await pickSampleSettings(flow, runDirOfCheckpoint(file), file);
+      return settings && { file, settings };
+    });
+    if (!asked) return;
+    checkpoint = asked.file;
     runDir = runDirOfCheckpoint(checkpoint);
-    const settings = repeat ?? await pickSampleSettings(runDir, checkpoint);
-    if (!settings) return;
+    const settings = asked.settings;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'JiT sampling', cancellable: true }, async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
@@ -189,7 +200,7 @@ export function registerCommands(context: vscode.ExtensionContext, d: CommandDep
       { pkg: '@tensorflow/tfjs-node-gpu', label: 'TensorFlow with CUDA (NVIDIA GPU)', description: '@tensorflow/tfjs-node-gpu', detail: 'Needs CUDA 11.2 and cuDNN 8.1; without them it runs on the CPU' },
       { pkg: '@tensorflow/tfjs-node', label: 'TensorFlow on the CPU', description: '@tensorflow/tfjs-node', detail: 'Native multi-threaded CPU kernels; faster than wasm for large models' },
     ];
-    const pick = await vscode.window.showQuickPick(gpuFirst ? choices : choices.slice(1), { title: 'JiT: Install Native Backend', placeHolder: 'Downloads about 300 MB with your npm into the extension\'s storage', ignoreFocusOut: true });
+    const pick = await askInTurn((flow) => flow.pick(gpuFirst ? choices : choices.slice(1), { title: 'JiT: Install Native Backend', placeHolder: 'Downloads about 300 MB with your npm into the extension\'s storage' }));
     if (!pick) return;
     if (training.busy) {
       void vscode.window.showWarningMessage('Stop the running training first: the engine restarts to load the native backend.');

@@ -7,6 +7,7 @@ import { isRunFolder, latestCheckpoint } from '../io/officialOutput';
 import { OFFICIAL_CHECKPOINT_RE } from '../io/officialRun';
 import { CHECKPOINT_RE } from '../io/runs';
 import { pickCheckpoint } from './checkpointPicker';
+import { askInTurn } from './quickFlow';
 import { DashboardDeps } from './dashboardPanel';
 import { GridPanel, LatentPanel, TrajectoryPanel } from './explorerPanels';
 import type { RunsNode } from './runsTree';
@@ -25,7 +26,7 @@ async function checkpointFor(t: Target, deps: DashboardDeps, title: string): Pro
     const last = latestCheckpoint(runDir);
     if (last) return last;
   }
-  return pickCheckpoint(title, { root: deps.location.current() });
+  return askInTurn((flow) => pickCheckpoint(flow, title, { root: deps.location.current() }));
 }
 
 export function registerViewCommands(context: vscode.ExtensionContext, deps: DashboardDeps): void {

@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { defaultRunsRoot } from '../io/runs';
+import type { QuickFlow } from './quickFlow';
 import { readSettings } from './settings';
 
 const NO_FOLDER_KEY = 'jit.runsRootWithoutFolder';
@@ -56,17 +57,18 @@ export class RunsLocation implements vscode.Disposable {
   }
 
   /** The runs folder for a new run: with no folder open, asks once where runs go and says so. */
-  async forNewRun(): Promise<string | undefined> {
+  async forNewRun(flow: QuickFlow): Promise<string | undefined> {
     const known = this.current();
     if (known) return known;
     const storage = path.join(this.context.globalStorageUri.fsPath, 'runs');
-    const pick = await vscode.window.showQuickPick([
+    const pick = await flow.pick([
       { label: '$(database) The extension\'s storage', detail: storage, dir: storage },
       { label: '$(folder-opened) Choose a folder…', detail: 'Runs are created inside the folder you pick', dir: undefined },
-    ], { title: 'JiT: No folder is open — where should runs be saved?', ignoreFocusOut: true });
+    ], { title: 'JiT: No folder is open — where should runs be saved?' });
     if (!pick) return undefined;
     let dir = pick.dir;
     if (!dir) {
+      flow.close();
       const chosen = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Save Runs Here', title: 'Folder for JiT runs' });
       if (!chosen?.[0]) return undefined;
       dir = chosen[0].fsPath;

@@ -140,6 +140,7 @@ export async function quickInput(page: Page, text: string | undefined, what: str
   await expectEffect(page, `the step before the quick input "${what}"`, { quickInput: what }, 30_000);
   const widget = page.locator('.quick-input-widget');
   const input = widget.locator('.quick-input-box input');
+  await expectKeyboardIn(page, what);
   if (text !== undefined) await input.fill(text);
   // The extension host sends a quick pick's title and its items in two messages: until the items are there no row
   // is active, and an Enter picks nothing and is lost (the quick pick stays open, the command waits forever). With
@@ -154,8 +155,11 @@ export async function quickInput(page: Page, text: string | undefined, what: str
     console.log(`    (the quick input "${what}" had no row to pick yet; it had one ${Date.now() - start} ms later)`);
   }
   const before = describeQuickInput(await shownQuickInput(page));
+  // The keyboard as a user's: Enter goes where the focus is (locator.press would first move the focus back into the
+  // quick input, hiding a focus that went elsewhere).
+  await expectKeyboardIn(page, what);
   await page.evaluate(WATCH_ENTER);
-  await input.press('Enter');
+  await page.keyboard.press('Enter');
   await expectEffect(page, `Enter in the quick input "${what}"`, {
     what: `it closing or the next one showing instead of the ${before}`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before,
   }, 30_000).catch(async (e: Error) => {
@@ -174,10 +178,25 @@ const ACCEPTS_ENTER = `(typed) => {
   return typed === '' && document.querySelector('.quick-input-widget .quick-input-box input').value !== '';
 }`;
 
+/** Fails when the keyboard is not in the quick input `what` (a user's keys would go elsewhere), naming where it is. */
+async function expectKeyboardIn(page: Page, what: string): Promise<void> {
+  const at = String(await page.evaluate(KEYBOARD_AT));
+  if (at !== 'the quick input') throw new Error(`e2e: the quick input "${what}" does not have the keyboard: ${at} has it, so a user's keys would not reach it`);
+}
+
+// Functions' sources, evaluated in the page. An element as tag.class.class (for the failure messages).
+const DESCRIBE_ELEMENT = `(el) => (el ? el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).join('.') : '') : 'nothing')`;
+
+// Where the keyboard is: in the quick input widget, or the element that has it.
+const KEYBOARD_AT = `(() => {
+  const el = document.activeElement;
+  return el && el.closest('.quick-input-widget') ? 'the quick input' : (${DESCRIBE_ELEMENT})(el);
+})()`;
+
 // Where the next Enter key goes (for the failure message): another element that took the focus gets it instead of
-// the quick input. A function's source, evaluated in the page.
+// the quick input.
 const WATCH_ENTER = `(() => {
-  const d = (el) => (el ? el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).join('.') : '') : 'nothing');
+  const d = ${DESCRIBE_ELEMENT};
   window.__jitEnter = 'no element of the workbench (a webview had the keyboard)';
   window.addEventListener('keydown', (e) => { if (e.key === 'Enter') window.__jitEnter = d(e.target); }, { capture: true, once: true });
 })()`;
