@@ -167,6 +167,23 @@ export async function quickInput(page: Page, text: string | undefined, what: str
   });
 }
 
+/**
+ * Presses Escape in the quick input `what`, as a user's keyboard does, and checks that it closed: the rest of its
+ * command's questions must not follow (`quietMs` of page time, then still nothing open).
+ */
+export async function escapeQuickInput(page: Page, what: string, quietMs = 1_000): Promise<void> {
+  await expectEffect(page, `the step before the quick input "${what}"`, { quickInput: what }, 30_000);
+  const before = describeQuickInput(await shownQuickInput(page));
+  await expectKeyboardIn(page, what);
+  await page.keyboard.press('Escape');
+  await expectEffect(page, `Escape in the quick input "${what}"`, {
+    what: `the ${before} going`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before,
+  }, 30_000);
+  await page.evaluate(`new Promise((resolve) => setTimeout(resolve, ${quietMs}))`);
+  const after = await shownQuickInput(page);
+  if (after) throw new Error(`e2e: Escape in the quick input "${what}" did not end its command's questions: the ${describeQuickInput(after)} followed`);
+}
+
 // A function's source, evaluated in the page (this project's TypeScript has no DOM types). An input box hides the
 // list; a quick pick marks its active row "focused".
 const ACCEPTS_ENTER = `(typed) => {

@@ -7,9 +7,11 @@
  *   npx mocha --no-config --require tsx/cjs --timeout 900000 test/e2e/walkthrough.test.ts
  */
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { defaultCodeServerBin, findFrame, runCommand, waitForNotification } from './harness';
-import { Session, cleanScreenshot, openSession, packageExtension, quickInput, requireCodeServer, until, recordFailure } from './setupExtension';
+import { Session, cleanScreenshot, escapeQuickInput, openSession, packageExtension, quickInput, requireCodeServer, until, recordFailure } from './setupExtension';
 
 const WALKTHROUGH = 'Get Started with JiT Explorer';
 const STEPS = ['train', 'dashboard', 'sample', 'trajectory', 'inspect'] as const;
@@ -103,6 +105,17 @@ describe('The Get Started walkthrough in a real VS Code', function () {
     await openWalkthrough();
     assert.deepStrictEqual(await doneSteps([], 2_000), []);
     await cleanScreenshot(page, 'walkthrough-start');
+  });
+
+  it('Escape at the second question of "Train a Model" ends it: no question follows, no run starts, no step is done', async function () {
+    await pressStepButton('train', 'Train a Model');
+    await answer('dataset');
+    await settle();
+    await escapeQuickInput(page, 'model preset');
+    assert.strictEqual(await page.locator('.tabs-container .tab', { hasText: /^JiT: / }).count(), 0, 'no dashboard opened');
+    assert.ok(!fs.existsSync(path.join(s!.workspace, '.jit')), 'nothing was written into the workspace');
+    await openWalkthrough();
+    assert.deepStrictEqual(await doneSteps([], 2_000), []);
   });
 
   it('"Train a Model", Enter through the quick picks: the train and dashboard steps are done once the first loss point arrived', async function () {
