@@ -160,9 +160,7 @@ export async function quickInput(page: Page, text: string | undefined, what: str
   await expectKeyboardIn(page, what);
   await page.evaluate(WATCH_ENTER);
   await page.keyboard.press('Enter');
-  await expectEffect(page, `Enter in the quick input "${what}"`, {
-    what: `it closing or the next one showing instead of the ${before}`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before,
-  }, 30_000).catch(async (e: Error) => {
+  await expectEffect(page, `Enter in the quick input "${what}"`, gone(before, 'it closing or the next one showing instead of'), 30_000).catch(async (e: Error) => {
     throw new Error(`${e.message}; the Enter key went to ${String(await page.evaluate('window.__jitEnter').catch(() => '(the page did not answer)'))}`);
   });
 }
@@ -176,12 +174,15 @@ export async function escapeQuickInput(page: Page, what: string, quietMs = 1_000
   const before = describeQuickInput(await shownQuickInput(page));
   await expectKeyboardIn(page, what);
   await page.keyboard.press('Escape');
-  await expectEffect(page, `Escape in the quick input "${what}"`, {
-    what: `the ${before} going`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before,
-  }, 30_000);
+  await expectEffect(page, `Escape in the quick input "${what}"`, gone(before, 'it closing instead of'), 30_000);
   await page.evaluate(`new Promise((resolve) => setTimeout(resolve, ${quietMs}))`);
   const after = await shownQuickInput(page);
   if (after) throw new Error(`e2e: Escape in the quick input "${what}" did not end its command's questions: the ${describeQuickInput(after)} followed`);
+}
+
+/** The effect of a key that answers or closes the quick input described as `before`: it is no longer showing. */
+function gone(before: string, expected: string): Effect {
+  return { what: `${expected} the ${before}`, probe: async (p) => describeQuickInput(await shownQuickInput(p)) !== before };
 }
 
 // A function's source, evaluated in the page (this project's TypeScript has no DOM types). An input box hides the
